@@ -1,0 +1,31 @@
+// The Kubernetes Status object (metav1.Status) as an owned struct.
+#pragma once
+
+#include <kubecoro/core/result.hpp>
+
+#include <string>
+#include <vector>
+
+namespace kubecoro::api {
+
+struct status_cause {
+    std::string reason;
+    std::string message;
+    std::string field;
+};
+
+struct status {
+    int code = 0;
+    std::string status; // "Success" or "Failure"
+    std::string reason; // "NotFound", "AlreadyExists", "Conflict", "Expired", ...
+    std::string message;
+    std::string details_name;
+    std::string details_kind;
+    std::vector<status_cause> causes;
+    int retry_after_seconds = 0;
+};
+
+// A core::error carrying an API failure: code from errc_from_status, message "<code> <reason>: <message>".
+core::error to_error(int http_status, const status& s);
+
+} // namespace kubecoro::api

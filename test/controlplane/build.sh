@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Obtain the binaries for the local test control plane:
+#   - etcd from Debian's etcd-server package (3.4)
+#   - kube-apiserver + kube-controller-manager v1.20.2 built from Debian
+#     bookworm's `kubernetes` source package, cached outside the checkout in
+#     ${KUBECORO_CACHE:-/var/cache/kubecoro}/k8s-v1.20.2/bin/
+# Exits quickly when everything is already present.
+set -euo pipefail
+
+K8S_VERSION=1.20.2
+CACHE_ROOT=${KUBECORO_CACHE:-/var/cache/kubecoro}
+DEST=$CACHE_ROOT/k8s-v$K8S_VERSION
+BINS=(kube-apiserver kube-controller-manager)
+PKGS=(etcd-server golang-go rsync golang-github-modern-go-reflect2-dev dpkg-dev openssl make curl)
+REFLECT2_SRC=/usr/share/gocode/src/github.com/modern-go/reflect2
+
+log() { echo "build.sh: $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+have_bins() {
+  local b
+  for b in "${BINS[@]}"; do [[ -x $DEST/bin/$b ]] || return 1; done
+}
+have_pkgs() {
+  dpkg-query -W -f='${Status}\n' "${PKGS[@]}" 2>/dev/null | grep -c '^install ok installed$' |
+    grep -qx "${#PKGS[@]}"
+}
+
+if have_bins && have_pkgs && command -v etcd >/dev/null; then
+  log "cached: $DEST/bin ($(${DEST}/bin/kube-apiserver --version 2>/dev/null))"
+  exit 0
+fi
+
+SUDO=()
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || die "need root (or sudo) to install packages"
+  SUDO=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+
+# ---- packages ---------------------------------------------------------------
+if ! have_pkgs; then
+  if ! "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${PKGS[@]}"; then
+    log "apt-get install failed; running apt-get update and retrying"
+    "${SUDO[@]}" apt-get update -q
+    "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${PKGS[@]}"
+  fi
+fi
+command -v etcd >/dev/null || die "etcd not found after installing etcd-server"
+[[ -d $REFLECT2_SRC ]] || die "$REFLECT2_SRC missing (golang-github-modern-go-reflect2-dev)"
+have_bins && { log "cached: $DEST/bin"; exit 0; }
+
+# ---- source package ----------------------------------------------------------
+if ! apt-cache showsrc kubernetes 2>/dev/null | grep -q '^Package: kubernetes'; then
+  log "configuring deb-src for bookworm main"
+  "${SUDO[@]}" tee /etc/apt/sources.list.d/kubecoro-src.sources >/dev/null <<'EOF'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+  "${SUDO[@]}" apt-get update -q
+  apt-cache showsrc kubernetes 2>/dev/null | grep -q '^Package: kubernetes' ||
+    die "source package 'kubernetes' still not available after apt-get update"
+fi
+
+mkdir -p "$CACHE_ROOT" || die "cannot create $CACHE_ROOT (set KUBECORO_CACHE)"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/kubecoro-k8s-build.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+start=$(date +%s)
+log "fetching kubernetes source into $WORK"
+(cd "$WORK" && apt-get source -q kubernetes >"$WORK/apt-source.log" 2>&1) ||
+  { tail -20 "$WORK/apt-source.log" >&2; die "apt-get source kubernetes failed"; }
+SRC=$(find "$WORK" -mindepth 1 -maxdepth 1 -type d -name 'kubernetes-*' | head -1)
+[[ -n $SRC && -f $SRC/hack/lib/version.sh ]] || die "unpacked source tree not found in $WORK"
+grep -q "tag: v$K8S_VERSION'" "$SRC/hack/lib/version.sh" ||
+  log "WARNING: source does not look like v$K8S_VERSION"
+
+# Go >= 1.18 crashes with vendored reflect2 v1.0.1; use Debian's 1.0.2.
+rm -rf "$SRC/vendor/github.com/modern-go/reflect2"
+cp -rL "$REFLECT2_SRC" "$SRC/vendor/github.com/modern-go/reflect2"
+
+# Pin the version info (no .git in the tree).
+cat >"$WORK/version.env" <<EOF
+KUBE_GIT_COMMIT='faecb196815e248d3ecfb03c680a4507229c2a56'
+KUBE_GIT_TREE_STATE='clean'
+KUBE_GIT_VERSION='v$K8S_VERSION'
+KUBE_GIT_MAJOR='1'
+KUBE_GIT_MINOR='20'
+EOF
+
+mkdir -p "$WORK/gopath/src/k8s.io" "$WORK/home" "$WORK/gocache"
+ln -s "$SRC" "$WORK/gopath/src/k8s.io/kubernetes"
+log "building ${BINS[*]} v$K8S_VERSION with $(go version) (takes ~5 min, log: $WORK/make.log)"
+if ! (cd "$WORK/gopath/src/k8s.io/kubernetes" &&
+  env HOME="$WORK/home" GOPATH="$WORK/gopath" GOCACHE="$WORK/gocache" CGO_ENABLED=0 \
+    GOFLAGS= GO111MODULE=off KUBE_GIT_VERSION_FILE="$WORK/version.env" \
+    make WHAT="cmd/kube-apiserver cmd/kube-controller-manager") >"$WORK/make.log" 2>&1; then
+  tail -40 "$WORK/make.log" >&2
+  die "kubernetes build failed"
+fi
+
+# Install atomically: stage next to the destination, then rename.
+STAGE=$(mktemp -d "$CACHE_ROOT/.k8s-v$K8S_VERSION.XXXXXX")
+mkdir -p "$STAGE/bin"
+for b in "${BINS[@]}"; do
+  install -m 0755 "$SRC/_output/bin/$b" "$STAGE/bin/$b"
+done
+"$STAGE/bin/kube-apiserver" --version | grep -q "v$K8S_VERSION\$" ||
+  { rm -rf "$STAGE"; die "built kube-apiserver reports wrong version"; }
+chmod 0755 "$STAGE"
+if [[ -e $DEST ]]; then rm -rf "$DEST.old" && mv "$DEST" "$DEST.old"; fi
+mv -T "$STAGE" "$DEST"
+rm -rf "$DEST.old"
+log "installed into $DEST/bin in $(($(date +%s) - start))s"
