@@ -1,1 +1,35 @@
-int main() { return 0; }
+// kubecoro: parse the command line, then hand over to the manager.
+#include "kubecoro_version.h"
+#include <kubecoro/manager/options.hpp>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+int main(int argc, char** argv) {
+    using namespace kubecoro;
+    std::vector<std::string> args(argv + 1, argv + argc);
+    auto inv = manager::parse_command_line(args);
+    if (!inv) {
+        std::fprintf(stderr, "kubecoro: %s\n", inv.error().message.c_str());
+        return 2;
+    }
+    switch (inv->cmd) {
+    case manager::command::help:
+        std::fputs(manager::usage().c_str(), stdout);
+        return 0;
+    case manager::command::version:
+        std::printf("kubecoro %s (commit %s, %s build)\n",
+                    KUBECORO_VERSION,
+                    KUBECORO_GIT_COMMIT,
+                    KUBECORO_BUILD_TYPE);
+        return 0;
+    case manager::command::manifests:
+        std::fputs("manifests: not implemented yet\n", stderr);
+        return 1;
+    case manager::command::run:
+        break;
+    }
+    std::fputs("kubecoro: the operator is not wired yet\n", stderr);
+    return 1;
+}

@@ -5,9 +5,9 @@
 namespace kubecoro::json {
 
 enum class errc {
-    syntax = 1,   // not JSON
-    type,         // JSON of an unexpected shape
-    too_deep,     // nesting beyond the limit
+    syntax = 1, // not JSON
+    type,       // JSON of an unexpected shape
+    too_deep,   // nesting beyond the limit
 };
 
 const std::error_category& category() noexcept;

@@ -22,6 +22,8 @@ std::string write(const value& v);
 
 // metav1.Status from an error response body.
 core::result<api::status> decode_status(std::string_view text);
+// The same from a tree already parsed (a watch ERROR event's object); missing fields stay empty.
+api::status decode_status_object(const value& status_object);
 
 // metadata of an object tree (v["metadata"]); missing fields stay empty.
 api::object_meta decode_meta(const value& object);

@@ -21,6 +21,8 @@ class object {
 public:
     object() = default;
     object(std::initializer_list<member> members);
+    // Duplicate keys keep the first one's position and the last one's value.
+    explicit object(std::vector<member> members);
 
     // nullptr when absent.
     const value* find(std::string_view key) const;
@@ -34,8 +36,10 @@ public:
     auto end() const { return members_.end(); }
     auto begin() { return members_.begin(); }
     auto end() { return members_.end(); }
-    std::size_t size() const { return members_.size(); }
-    bool empty() const { return members_.empty(); }
+    // Defined below value: clang instantiates these constexpr vector members at once and
+    // needs the complete member type.
+    std::size_t size() const;
+    bool empty() const;
     bool operator==(const object& o) const;
 
 private:
@@ -114,5 +118,12 @@ public:
 private:
     storage v_;
 };
+
+inline std::size_t object::size() const {
+    return members_.size();
+}
+inline bool object::empty() const {
+    return members_.empty();
+}
 
 } // namespace kubecoro::json

@@ -1,0 +1,104 @@
+// Reading with simdjson: the only file that includes it.
+#include <kubecoro/json/json.hpp>
+
+#include <simdjson.h>
+
+#include <memory>
+
+namespace kubecoro::json {
+namespace {
+
+// Deeper than any Kubernetes object (CRD schemas nest a few dozen levels), shallow enough that
+// the recursive tree building and destruction cannot exhaust the stack.
+constexpr std::size_t max_depth = 128;
+
+// Documents above this size parse with a parser of their own, so that the thread's reusable
+// parser does not keep a large list's buffers alive forever.
+constexpr std::size_t reusable_capacity = std::size_t{16} << 20;
+
+// Builds the owned tree; false when the nesting exceeds max_depth.
+bool build(simdjson::dom::element e, value& out, std::size_t depth) {
+    using simdjson::dom::element_type;
+    switch (e.type()) {
+    case element_type::OBJECT: {
+        if (depth >= max_depth)
+            return false;
+        simdjson::dom::object o = e.get_object().value_unsafe();
+        std::vector<member> members;
+        members.reserve(o.size());
+        for (simdjson::dom::key_value_pair kv : o) {
+            value& v = members.emplace_back(std::string(kv.key), value()).second;
+            if (!build(kv.value, v, depth + 1))
+                return false;
+        }
+        out = value(object(std::move(members)));
+        return true;
+    }
+    case element_type::ARRAY: {
+        if (depth >= max_depth)
+            return false;
+        simdjson::dom::array a = e.get_array().value_unsafe();
+        array items;
+        items.reserve(a.size());
+        for (simdjson::dom::element x : a)
+            if (!build(x, items.emplace_back(), depth + 1))
+                return false;
+        out = value(std::move(items));
+        return true;
+    }
+    case element_type::INT64:
+        out = value(e.get_int64().value_unsafe());
+        return true;
+    // Only integers above INT64_MAX are UINT64: kept as the nearest double rather than rejected.
+    case element_type::UINT64:
+        out = value(static_cast<double>(e.get_uint64().value_unsafe()));
+        return true;
+    case element_type::DOUBLE:
+        out = value(e.get_double().value_unsafe());
+        return true;
+    case element_type::STRING:
+        out = value(e.get_string().value_unsafe());
+        return true;
+    case element_type::BOOL:
+        out = value(e.get_bool().value_unsafe());
+        return true;
+    case element_type::NULL_VALUE:
+        out = value();
+        return true;
+    }
+    return true;
+}
+
+core::result<value> build_root(simdjson::dom::parser& parser, std::string_view text) {
+    simdjson::dom::element root;
+    if (auto error = parser.parse(text.data(), text.size()).get(root)) {
+        auto code = error == simdjson::DEPTH_ERROR ? errc::too_deep : errc::syntax;
+        return core::fail(code,
+                          std::string("json: ") + simdjson::error_message(error) + " (input of " +
+                              std::to_string(text.size()) + " bytes)");
+    }
+    value out;
+    if (!build(root, out, 0))
+        return core::fail(errc::too_deep,
+                          "json: nesting deeper than " + std::to_string(max_depth) + " levels");
+    return out;
+}
+
+} // namespace
+
+core::result<value> parse(std::string_view text) {
+    // simdjson reports allocation failure as an error code, but a std::bad_alloc from our own
+    // tree building must not escape either: parse never throws.
+    try {
+        if (text.size() > reusable_capacity) {
+            simdjson::dom::parser parser;
+            return build_root(parser, text);
+        }
+        thread_local simdjson::dom::parser parser;
+        return build_root(parser, text);
+    } catch (const std::bad_alloc&) {
+        return core::fail(std::make_error_code(std::errc::not_enough_memory), "json: out of memory");
+    }
+}
+
+} // namespace kubecoro::json

@@ -1,0 +1,77 @@
+#include <kubecoro/manager/options.hpp>
+
+#include <doctest/doctest.h>
+
+using namespace kubecoro;
+using namespace std::chrono_literals;
+
+TEST_CASE("defaults") {
+    auto inv = manager::parse_command_line({});
+    REQUIRE(inv);
+    CHECK(inv->cmd == manager::command::run);
+    CHECK(inv->run.health_probe_bind_address == ":8081");
+    CHECK(inv->run.metrics_bind_address == ":8080");
+    CHECK(inv->run.max_concurrent_reconciles == 4);
+    CHECK(inv->run.resync_period == 10min);
+    CHECK(inv->run.controllers == std::vector<std::string>{"database", "helloworld"});
+    CHECK_FALSE(inv->run.leader_elect);
+}
+
+TEST_CASE("flags in both spellings") {
+    auto inv = manager::parse_command_line({"--kubeconfig",
+                                            "/tmp/k",
+                                            "--context=dev",
+                                            "--namespace=a,b",
+                                            "--kube-api-qps=0",
+                                            "--kube-api-burst",
+                                            "7",
+                                            "--leader-elect",
+                                            "--resync-period=1h30m",
+                                            "--controllers=helloworld",
+                                            "--log-format=text"});
+    REQUIRE(inv);
+    CHECK(inv->run.kubeconfig == "/tmp/k");
+    CHECK(inv->run.context == "dev");
+    CHECK(inv->run.namespaces == std::vector<std::string>{"a", "b"});
+    CHECK(inv->run.kube_api_qps == 0);
+    CHECK(inv->run.kube_api_burst == 7);
+    CHECK(inv->run.leader_elect);
+    CHECK(inv->run.resync_period == 90min);
+    CHECK(inv->run.controllers == std::vector<std::string>{"helloworld"});
+    CHECK(inv->run.log_format == manager::log_encoding::text);
+}
+
+TEST_CASE("errors name the flag") {
+    auto bad = manager::parse_command_line({"--kube-api-qps=fast"});
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().message.find("--kube-api-qps") != std::string::npos);
+    auto unknown = manager::parse_command_line({"--frobnicate"});
+    REQUIRE_FALSE(unknown);
+    CHECK(unknown.error().message.find("unknown flag --frobnicate") != std::string::npos);
+    auto missing = manager::parse_command_line({"--context"});
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().message.find("needs a value") != std::string::npos);
+    CHECK_FALSE(manager::parse_command_line({"--controllers=db"}));
+    CHECK_FALSE(manager::parse_command_line({"--max-concurrent-reconciles=0"}));
+    CHECK_FALSE(manager::parse_command_line({"--leader-elect=maybe"}));
+}
+
+TEST_CASE("subcommands") {
+    CHECK(manager::parse_command_line({"version"})->cmd == manager::command::version);
+    CHECK(manager::parse_command_line({"--help"})->cmd == manager::command::help);
+    auto m = manager::parse_command_line({"manifests", "--image", "reg/kubecoro:1", "--namespace=ops"});
+    REQUIRE(m);
+    CHECK(m->cmd == manager::command::manifests);
+    CHECK(m->manifests.image == "reg/kubecoro:1");
+    CHECK(m->manifests.namespace_ == "ops");
+}
+
+TEST_CASE("durations") {
+    CHECK(*manager::parse_duration("500ms") == 500ms);
+    CHECK(*manager::parse_duration("2s") == 2000ms);
+    CHECK(*manager::parse_duration("1.5s") == 1500ms);
+    CHECK(*manager::parse_duration("0") == 0ms);
+    CHECK_FALSE(manager::parse_duration("10"));
+    CHECK_FALSE(manager::parse_duration("5d"));
+    CHECK_FALSE(manager::parse_duration(""));
+}
