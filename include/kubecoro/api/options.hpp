@@ -46,9 +46,18 @@ struct delete_options {
     std::optional<long> grace_period_seconds;
 };
 
-// "?labelSelector=...&limit=..." (empty string when no parameter is set).
+// "Foreground", "Background", "Orphan"; "" for unset.
+const char* to_string(propagation p);
+
+// "?labelSelector=...&limit=..." (empty string when no parameter is set). Values are percent-encoded.
 std::string query(const list_options& o);
-std::string query(const watch_options& o); // always includes watch=1
+// Always includes watch=1; allowWatchBookmarks=true when allow_bookmarks.
+std::string query(const watch_options& o);
+// fieldManager, and force=true when o.force is set (prefer the overload below, which knows the type).
 std::string query(const patch_options& o);
+// As above, but force=true only for patch_type::apply (the server rejects it elsewhere).
+std::string query(const patch_options& o, patch_type t);
+// propagationPolicy and gracePeriodSeconds; preconditions go in the DeleteOptions body.
+std::string query(const delete_options& o);
 
 } // namespace kubecoro::api

@@ -25,7 +25,9 @@ struct status {
     int retry_after_seconds = 0;
 };
 
-// A core::error carrying an API failure: code from errc_from_status, message "<code> <reason>: <message>".
+// A core::error carrying an API failure: code from errc_from_status, message "<code> <reason>: <message>"
+// (e.g. `404 NotFound: configmaps "x" not found`), http_status set, retry_after from
+// retry_after_seconds. Pass http_status 0 for a Status from a watch ERROR event: s.code is used.
 core::error to_error(int http_status, const status& s);
 
 } // namespace kubecoro::api

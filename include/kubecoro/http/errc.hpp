@@ -13,6 +13,8 @@ enum class errc {
     body_too_large,
     line_too_long,
     unexpected_eof,
+    bad_request_line,            // request_parser: malformed method, target or version
+    unsupported_transfer_coding, // request_parser: Transfer-Encoding in a request (answer 501)
 };
 
 const std::error_category& category() noexcept;

@@ -15,7 +15,10 @@ public:
         : max_line_(max_line_bytes) {}
 
     // Calls on_line(std::string_view) for each complete line in pending + data, without the '\n'
-    // (and without a trailing '\r'); empty lines are skipped. Fails with errc::line_too_long.
+    // (and without a trailing '\r'); empty lines are skipped. Fails with errc::line_too_long when a
+    // line (without its "\r\n") exceeds max_line_bytes. When on_line returns core::result<void>, its
+    // first failure stops the feed and is returned. After a failure the rest of `data` and any
+    // pending bytes are dropped: the stream is not usable any more.
     template <class F>
     core::result<void> feed(std::string_view data, F&& on_line);
 

@@ -11,6 +11,7 @@ namespace kubecoro::http {
 struct field {
     std::string name;
     std::string value;
+    bool operator==(const field&) const = default;
 };
 
 // Case-insensitive lookup of the first field called `name`.

@@ -13,8 +13,8 @@
 namespace kubecoro::http {
 
 struct parser_limits {
-    std::size_t max_head_bytes = 64 * 1024;          // status line + fields
-    std::size_t max_body_bytes = 256 * 1024 * 1024;  // decoded body, over the whole message
+    std::size_t max_head_bytes = 64 * 1024;         // status line + fields (1xx heads included)
+    std::size_t max_body_bytes = 256 * 1024 * 1024; // decoded body, over the whole message
 };
 
 enum class body_framing { none, content_length, chunked, until_close };
@@ -29,7 +29,8 @@ public:
 
     // Consumes bytes from `in`. Returns how many were used; fewer than in.size() only when the
     // message is done (the rest belongs to the next response) or on error. Decoded body bytes
-    // accumulate until take_body().
+    // accumulate until take_body(). 1xx informational responses are skipped. After an error,
+    // every call fails again until reset().
     core::result<std::size_t> feed(std::string_view in);
 
     // The peer closed the connection: completes an until_close body, or fails with
@@ -47,22 +48,44 @@ public:
     std::string take_body();
 
 private:
-    enum class state;
-    core::result<std::size_t> feed_head(std::string_view in);
-    core::result<std::size_t> feed_body(std::string_view in);
-    core::result<std::size_t> feed_chunked(std::string_view in);
+    enum class state {
+        status_line,
+        field_line,
+        body, // Content-Length
+        chunk_size,
+        chunk_data,
+        chunk_cr, // the CRLF after chunk data
+        chunk_lf,
+        trailer,
+        until_close,
+        done,
+        failed,
+    };
+    core::result<std::size_t> step(std::string_view in);
+    core::result<std::size_t> feed_line(std::string_view in, std::size_t limit, errc too_long);
+    core::result<void> on_line();
+    core::result<void> on_status_line(std::string_view line);
+    core::result<void> on_head_done();
+    core::result<void> on_chunk_size(std::string_view line);
+    core::result<std::size_t> append_body(std::string_view data);
+    // Records the failure, which feed() and finish_eof() repeat until reset().
+    core::failure fail(errc e, std::string message);
+    core::failure fail(core::error e);
 
     parser_limits limits_;
     response_head head_;
-    std::string buffer_; // partial line being assembled
+    std::string line_; // the line being assembled, up to and including its '\n'
     std::string body_;
+    core::error error_;         // the failure, repeated by feed() after it
     std::size_t remaining_ = 0; // bytes left in the current content-length body or chunk
     std::size_t body_total_ = 0;
-    int state_ = 0;
-    int chunk_state_ = 0;
+    std::size_t head_bytes_ = 0; // head (or trailer) bytes so far, against max_head_bytes
+    state state_ = state::status_line;
     body_framing framing_ = body_framing::none;
     bool head_request_ = false;
+    bool head_done_ = false;
     bool keep_alive_ = true;
+    bool http10_ = false;
 };
 
 } // namespace kubecoro::http
