@@ -22,8 +22,8 @@ struct exec_config {
 };
 
 struct cluster_config {
-    std::string server;    // "https://127.0.0.1:6443" (scheme, host, port; any path prefix kept)
-    std::string ca_pem;    // certificate-authority(-data) contents; empty: system roots
+    std::string server; // "https://127.0.0.1:6443" (scheme, host, port; any path prefix kept)
+    std::string ca_pem; // certificate-authority(-data) contents; empty: system roots
     bool insecure_skip_tls_verify = false;
     std::string tls_server_name;
     std::string client_cert_pem; // client-certificate(-data)
@@ -32,7 +32,7 @@ struct cluster_config {
     std::string token_file;      // bearer token re-read from this file (tokenFile, in-cluster)
     std::optional<exec_config> exec;
     std::string namespace_; // the context's namespace, or the in-cluster namespace file; may be empty
-    std::string origin;     // where this came from, for messages: "kubeconfig /root/.kube/config, context kind"
+    std::string origin; // where this came from, for messages: "kubeconfig /root/.kube/config, context kind"
 };
 
 struct load_options {
@@ -47,11 +47,13 @@ core::result<cluster_config> load(const load_options& options);
 // Parses kubeconfig YAML documents (already read), merged in order like $KUBECONFIG: the first
 // file to set a map key wins; current-context from the first that sets it. `paths` name the
 // documents for messages and resolve relative file references.
-core::result<cluster_config> from_kubeconfig(const std::vector<std::pair<std::string, std::string>>& path_and_text,
-                                             const std::string& context);
+core::result<cluster_config>
+from_kubeconfig(const std::vector<std::pair<std::string, std::string>>& path_and_text,
+                const std::string& context);
 
 // In-cluster: KUBERNETES_SERVICE_HOST/PORT and the service-account files under `root`
 // (default /var/run/secrets/kubernetes.io/serviceaccount).
-core::result<cluster_config> in_cluster(const std::string& root = "/var/run/secrets/kubernetes.io/serviceaccount");
+core::result<cluster_config>
+in_cluster(const std::string& root = "/var/run/secrets/kubernetes.io/serviceaccount");
 
 } // namespace kubecoro::config

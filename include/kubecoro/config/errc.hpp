@@ -10,7 +10,7 @@ enum class errc {
     malformed,            // YAML/JSON that does not parse or has the wrong shape
     missing_field,        // a required field is absent
     unknown_context,
-    exec_failed,          // the credential plugin failed or printed something unusable
+    exec_failed, // the credential plugin failed or printed something unusable
 };
 
 const std::error_category& category() noexcept;
