@@ -1,0 +1,51 @@
+// Pieces every child object shares: metadata with labels and a controller owner reference,
+// label selectors, base64 for Secret data.
+#pragma once
+
+#include <kubecoro/api/object_meta.hpp>
+#include <kubecoro/json/value.hpp>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace kubecoro::controllers {
+
+using label_map = std::map<std::string, std::string>;
+
+inline constexpr std::string_view group_version = "kubecoro.dev/v1alpha1";
+inline constexpr std::string_view managed_by = "kubecoro";
+
+// The reference that makes `owner` the controller of a child (garbage collected with it, and
+// foreground deletion of the owner waits for it).
+api::owner_reference controller_reference(const api::object_meta& owner, std::string_view kind);
+
+// metadata {name, namespace (the owner's), labels, ownerReferences} of a child; no owner
+// reference when `owner_kind` is empty.
+json::value child_metadata(std::string_view name,
+                           const api::object_meta& owner,
+                           const label_map& labels,
+                           std::string_view owner_kind);
+
+// {"apiVersion", "kind", "metadata"}: the start of every apply configuration.
+json::object object_header(std::string_view api_version, std::string_view kind, json::value metadata);
+
+json::value to_json(const label_map& m);
+
+// "k1=v1,k2=v2" in key order, the form of status.selector and list calls' labelSelector.
+std::string selector_string(const label_map& labels);
+
+// RFC 4648 with padding: what the API server expects in Secret data.
+std::string base64_encode(std::string_view bytes);
+// nullopt when `text` is not padded standard base64.
+std::optional<std::string> base64_decode(std::string_view text);
+
+// At most `max` bytes of a condition message (the CRDs cap messages at 32768; an API server error
+// can be longer), cut at a UTF-8 character boundary, "..." marking the cut.
+std::string clip_message(std::string message, std::size_t max = 1024);
+
+// The decimal integer at the start of s ("16" from "16.4-alpine"), if any.
+std::optional<int> leading_integer(std::string_view s);
+
+} // namespace kubecoro::controllers

@@ -1,0 +1,122 @@
+// The Database spec as the controller uses it (defaults applied, validated), what it observed of
+// the children, and the checks of a change against what exists. Pure: no I/O.
+#pragma once
+
+#include <kubecoro/core/result.hpp>
+#include <kubecoro/json/value.hpp>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kubecoro::controllers::database {
+
+enum class engine { postgresql, mysql, mariadb };
+
+std::string_view to_string(engine e); // "postgresql", "mysql", "mariadb"
+std::optional<engine> engine_from_string(std::string_view s);
+int default_port(engine e);                // 5432 or 3306
+std::string_view official_image(engine e); // "postgres", "mysql", "mariadb"
+
+enum class deletion_policy { retain, delete_volumes }; // "Retain", "Delete"
+
+struct resource_requirements {
+    std::map<std::string, std::string> requests; // quantities as strings ("250m", "1Gi")
+    std::map<std::string, std::string> limits;
+    bool operator==(const resource_requirements&) const = default;
+};
+
+// Applied when spec.resources has neither requests nor limits.
+resource_requirements default_resources(engine e);
+
+struct backup_spec {
+    bool enabled = true;
+    std::string schedule = "0 2 * * *";
+    int retention = 7;
+    std::string storage; // defaults to the database's storage
+    bool operator==(const backup_spec&) const = default;
+};
+
+struct database_spec {
+    database::engine engine = database::engine::postgresql;
+    std::string version;
+    std::string image; // spec.image, or "<official image>:<version>"
+    std::string storage;
+    std::optional<std::string> storage_class_name;
+    int replicas = 1;
+    resource_requirements resources; // defaults applied
+    backup_spec backup;
+    deletion_policy deletion = deletion_policy::retain;
+    bool paused = false;
+    bool operator==(const database_spec&) const = default;
+};
+
+// Decodes and validates the spec of a Database object tree. Checks what the CRD schema cannot
+// (or what a client may have bypassed); the error message names every offending field, e.g.
+// "spec.storage: \"10GB\" is not a quantity; spec.replicas: must be between 1 and 5 (got 7)".
+core::result<database_spec> parse_spec(const json::value& db);
+
+// What the controller read back of the children it applied.
+struct observed_statefulset {
+    std::string engine;        // label app.kubernetes.io/name
+    std::string image;         // image of the "database" container
+    std::string pgdata;        // PGDATA of the "database" container (PostgreSQL)
+    std::string claim_storage; // volumeClaimTemplates "data": requested storage
+    std::optional<std::string> claim_storage_class;
+    long generation = 0;          // metadata.generation
+    long observed_generation = 0; // status.observedGeneration
+    int spec_replicas = 0;
+    int replicas = 0; // status.*
+    int ready_replicas = 0;
+    int updated_replicas = 0;
+    std::string current_revision;
+    std::string update_revision;
+};
+
+struct observed_pvc {
+    std::string name;
+    std::string requested;       // spec.resources.requests.storage
+    std::string capacity;        // status.capacity.storage
+    bool resize_pending = false; // a Resizing or FileSystemResizePending condition is True
+};
+
+struct observed_cronjob {
+    std::string last_schedule_time;
+    std::string last_successful_time; // batch/v1 only (Kubernetes 1.21+)
+};
+
+struct observed_job {
+    std::string name;
+    bool succeeded = false;
+    bool failed = false;
+    std::string finished_time; // completionTime, or when the Failed condition became True
+};
+
+struct observed_state {
+    std::optional<observed_statefulset> statefulset;
+    std::vector<observed_pvc> data_pvcs; // the StatefulSet's claims data-<name>-<ordinal>
+    std::optional<observed_pvc> backup_pvc;
+    std::optional<observed_cronjob> cronjob;
+    std::vector<observed_job> backup_jobs; // Jobs labelled as this database's backups
+};
+
+observed_statefulset observe_statefulset(const json::value& sts);
+observed_pvc observe_pvc(const json::value& pvc);
+observed_cronjob observe_cronjob(const json::value& cronjob);
+observed_job observe_job(const json::value& job);
+
+// Refuses what cannot be applied in place: another engine (taken from the StatefulSet's
+// app.kubernetes.io/name label), a smaller data or backup volume, another storage class, or a
+// PostgreSQL major version whose data directory differs from the one in use.
+core::result<void> validate_change(const database_spec& desired, const observed_state& observed);
+
+// The PostgreSQL data directory for a version: /var/lib/postgresql/<major>/docker (the layout of
+// the official images since 18), /var/lib/postgresql/data when the tag has no leading number.
+std::string postgres_data_dir(std::string_view version);
+
+// Compares two quantities; nullopt when either does not parse.
+std::optional<int> compare_quantities(std::string_view a, std::string_view b);
+
+} // namespace kubecoro::controllers::database

@@ -1,0 +1,262 @@
+#include "database/status.hpp"
+
+#include "common/meta.hpp"
+#include "database/render.hpp"
+#include <kubecoro/json/json.hpp>
+
+#include <algorithm>
+
+namespace kubecoro::controllers::database {
+
+using runtime::condition;
+
+std::string_view to_string(phase p) {
+    switch (p) {
+    case phase::pending:
+        return "Pending";
+    case phase::provisioning:
+        return "Provisioning";
+    case phase::ready:
+        return "Ready";
+    case phase::updating:
+        return "Updating";
+    case phase::degraded:
+        return "Degraded";
+    case phase::failed:
+        return "Failed";
+    case phase::paused:
+        return "Paused";
+    case phase::deleting:
+        return "Deleting";
+    }
+    return "Pending";
+}
+
+namespace {
+
+// What the StatefulSet and the claims say about work in flight.
+struct rollout {
+    int desired = 0;
+    int ready = 0;
+    bool exists = false;
+    bool rolling = false;  // a pod template change not yet rolled out
+    bool scaling = false;  // pods exist in another number than desired
+    bool resizing = false; // a data volume smaller than spec.storage
+    std::string scaling_message;
+};
+
+rollout observe_rollout(const status_input& in) {
+    rollout r;
+    const auto& sts = in.observed.statefulset;
+    r.desired = in.spec ? in.spec->replicas : (sts ? sts->spec_replicas : 0);
+    if (!sts)
+        return r;
+    r.exists = true;
+    r.ready = sts->ready_replicas;
+    r.rolling = sts->observed_generation < sts->generation ||
+                (!sts->update_revision.empty() && sts->current_revision != sts->update_revision);
+    r.scaling = sts->replicas != r.desired || sts->spec_replicas != r.desired;
+    r.scaling_message =
+        "scaling from " + std::to_string(sts->replicas) + " to " + std::to_string(r.desired) + " replicas";
+    if (in.spec) {
+        for (const observed_pvc& pvc : in.observed.data_pvcs) {
+            std::optional<int> requested = compare_quantities(pvc.requested, in.spec->storage);
+            std::optional<int> capacity = compare_quantities(pvc.capacity, in.spec->storage);
+            if (pvc.resize_pending || (requested && *requested < 0) || (capacity && *capacity < 0))
+                r.resizing = true;
+        }
+    }
+    return r;
+}
+
+bool never_ready(std::string_view previous_phase) {
+    return previous_phase.empty() || previous_phase == "Pending" || previous_phase == "Provisioning";
+}
+
+phase compute_phase(const status_input& in, const rollout& r) {
+    if (in.meta.deletion_timestamp)
+        return phase::deleting;
+    if (in.error && in.error->kind != error_kind::apply_failed)
+        return phase::failed;
+    if (in.spec && in.spec->paused)
+        return phase::paused;
+    if (!r.exists)
+        return phase::pending;
+    bool busy = r.rolling || r.scaling || r.resizing;
+    if (r.ready >= r.desired && !busy)
+        return phase::ready;
+    if (r.ready < r.desired && never_ready(in.phase))
+        return phase::provisioning;
+    return busy ? phase::updating : phase::degraded;
+}
+
+condition make(std::string_view type, std::string status, std::string_view reason, std::string message) {
+    return condition{
+        .type = std::string(type),
+        .status = std::move(status),
+        .reason = std::string(reason),
+        .message = std::move(message),
+    };
+}
+
+condition ready_condition(const status_input& in, const rollout& r, const std::string& ready) {
+    if (in.meta.deletion_timestamp)
+        return make(condition_type::ready, "False", "Deleting", "the Database is being deleted");
+    if (!r.exists)
+        return make(condition_type::ready, "False", "NotCreated", "the StatefulSet does not exist yet");
+    if (r.desired > 0 && r.ready >= r.desired)
+        return make(condition_type::ready, "True", "AllReplicasReady", ready + " replicas ready");
+    if (r.ready == 0)
+        return make(condition_type::ready, "False", "NoReplicasReady", ready + " replicas ready");
+    return make(condition_type::ready, "False", "ReplicasNotReady", ready + " replicas ready");
+}
+
+condition progressing_condition(const status_input& in, const rollout& r, phase p) {
+    auto c = [](std::string status, std::string_view reason, std::string message) {
+        return make(condition_type::progressing, std::move(status), reason, std::move(message));
+    };
+    if (in.meta.deletion_timestamp)
+        return c("False", "Deleting", "the Database is being deleted");
+    if (in.error && in.error->kind == error_kind::invalid_spec)
+        return c("False", "InvalidSpec", "blocked until the spec is fixed");
+    if (in.error && in.error->kind == error_kind::change_refused)
+        return c("False", "ChangeRefused", "blocked until the refused change is reverted");
+    if (in.spec && in.spec->paused)
+        return c("False", "Paused", "spec.paused is true: the children are left as they are");
+    if (!r.exists)
+        return c("True", "Provisioning", "creating the StatefulSet");
+    if (r.resizing)
+        return c("True", "Resizing", "expanding the data volumes to " + in.spec->storage);
+    if (r.scaling)
+        return c("True", "Scaling", r.scaling_message);
+    if (r.rolling)
+        return c("True",
+                 "RollingUpdate",
+                 std::to_string(in.observed.statefulset->updated_replicas) + "/" + std::to_string(r.desired) +
+                     " replicas updated");
+    if (p == phase::provisioning)
+        return c("True", "Provisioning", "waiting for the first start of the database");
+    return c("False", "UpToDate", "every replica runs the current spec");
+}
+
+// The newest finished backup job, if any (times are RFC 3339 in UTC, so they sort as strings).
+const observed_job* latest_finished(const std::vector<observed_job>& jobs) {
+    const observed_job* latest = nullptr;
+    for (const observed_job& j : jobs)
+        if ((j.succeeded || j.failed) && !j.finished_time.empty() &&
+            (!latest || j.finished_time > latest->finished_time))
+            latest = &j;
+    return latest;
+}
+
+std::string last_success(const observed_state& o) {
+    std::string t = o.cronjob ? o.cronjob->last_successful_time : std::string();
+    for (const observed_job& j : o.backup_jobs)
+        if (j.succeeded)
+            t = std::max(t, j.finished_time);
+    return t;
+}
+
+condition backup_condition(const status_input& in, const std::string& last_successful) {
+    auto c = [](std::string status, std::string_view reason, std::string message) {
+        return make(condition_type::backup_ready, std::move(status), reason, std::move(message));
+    };
+    if (!in.spec)
+        return c("Unknown", "InvalidSpec", "the spec is invalid");
+    if (!in.spec->backup.enabled)
+        return c("False", "Disabled", "spec.backup.enabled is false");
+    if (!in.observed.cronjob)
+        return c("False", "NotScheduled", "the backup CronJob does not exist yet");
+    if (const observed_job* j = latest_finished(in.observed.backup_jobs); j && j->failed)
+        return c("False", "BackupFailed", "backup job " + j->name + " failed at " + j->finished_time);
+    if (!last_successful.empty())
+        return c("True", "BackupSucceeded", "the last backup completed at " + last_successful);
+    return c("True", "Scheduled", "backups run on the schedule \"" + in.spec->backup.schedule + "\"");
+}
+
+condition reconcile_condition(const status_input& in) {
+    auto c = [](std::string status, std::string_view reason, std::string message) {
+        return make(condition_type::reconcile_succeeded, std::move(status), reason, std::move(message));
+    };
+    if (in.error) {
+        switch (in.error->kind) {
+        case error_kind::invalid_spec:
+            return c("False", "InvalidSpec", clip_message(in.error->message));
+        case error_kind::change_refused:
+            return c("False", "ChangeRefused", clip_message(in.error->message));
+        case error_kind::apply_failed:
+            return c("False", "ApplyFailed", clip_message(in.error->message));
+        }
+    }
+    if (in.spec && in.spec->paused)
+        return c("True", "Paused", "reconciliation is paused by spec.paused");
+    return c("True", "Succeeded", "all children are applied");
+}
+
+} // namespace
+
+database_status compute_status(const status_input& in) {
+    database_status out;
+    const auto& sts = in.observed.statefulset;
+    rollout r = observe_rollout(in);
+    out.observed_generation = in.meta.generation;
+    out.replicas = sts ? sts->replicas : 0;
+    out.ready_replicas = r.ready;
+    out.ready = std::to_string(r.ready) + "/" + std::to_string(r.desired);
+    std::optional<engine> e = in.spec ? std::optional(in.spec->engine)
+                              : sts   ? engine_from_string(sts->engine)
+                                      : std::nullopt;
+    if (e) {
+        out.selector = selector_string(selector_labels(in.meta, *e));
+        out.endpoint = endpoint(in.meta, *e);
+    }
+    if (in.spec || sts)
+        out.secret_name = secret_name(in.meta);
+    out.current_image = sts ? sts->image : std::string();
+    out.last_schedule_time = in.observed.cronjob ? in.observed.cronjob->last_schedule_time : std::string();
+    out.last_successful_time = last_success(in.observed);
+    out.phase = compute_phase(in, r);
+
+    out.conditions = in.conditions;
+    for (condition c : {ready_condition(in, r, out.ready),
+                        progressing_condition(in, r, out.phase),
+                        backup_condition(in, out.last_successful_time),
+                        reconcile_condition(in)}) {
+        c.observed_generation = in.meta.generation;
+        runtime::set_condition(out.conditions, std::move(c), in.now);
+    }
+    return out;
+}
+
+json::value render_status(const api::object_meta& db, const database_status& s) {
+    json::object status{
+        {"observedGeneration", s.observed_generation},
+        {"phase", to_string(s.phase)},
+        {"replicas", s.replicas},
+        {"readyReplicas", s.ready_replicas},
+        {"ready", s.ready},
+    };
+    auto set_nonempty = [](json::object& o, std::string_view key, const std::string& v) {
+        if (!v.empty())
+            o.set(std::string(key), v);
+    };
+    set_nonempty(status, "selector", s.selector);
+    set_nonempty(status, "endpoint", s.endpoint);
+    set_nonempty(status, "secretName", s.secret_name);
+    set_nonempty(status, "currentImage", s.current_image);
+    json::object backup;
+    set_nonempty(backup, "lastScheduleTime", s.last_schedule_time);
+    set_nonempty(backup, "lastSuccessfulTime", s.last_successful_time);
+    if (!backup.empty())
+        status.set("backup", std::move(backup));
+    status.set("conditions", runtime::to_json(s.conditions));
+
+    api::object_meta meta;
+    meta.name = db.name;
+    meta.namespace_ = db.namespace_;
+    json::object o = object_header(group_version, kind, json::encode_meta(meta));
+    o.set("status", std::move(status));
+    return o;
+}
+
+} // namespace kubecoro::controllers::database

@@ -1,0 +1,409 @@
+#include "database/render.hpp"
+#include "helpers.hpp"
+
+#include <doctest/doctest.h>
+
+#include <functional>
+#include <string>
+
+using namespace kubecoro;
+using namespace kubecoro::controllers;
+using namespace kubecoro::controllers::database;
+using json::value;
+using test_helpers::by_name;
+using test_helpers::num;
+using test_helpers::parse;
+using test_helpers::str;
+
+namespace {
+
+api::object_meta db_meta() {
+    api::object_meta m;
+    m.name = "db1";
+    m.namespace_ = "ns";
+    m.uid = "1234-uid";
+    m.generation = 4;
+    return m;
+}
+
+database_spec spec_for(std::string_view engine_name, std::string_view version, std::string_view extra = "") {
+    auto s = parse_spec(parse(R"({"spec":{"engine":")" + std::string(engine_name) + R"(","version":")" +
+                              std::string(version) + R"(","storage":"10Gi")" + std::string(extra) + "}}"));
+    REQUIRE_MESSAGE(s.has_value(), s.error().message);
+    return *s;
+}
+
+// The controller owner reference and the common labels every owned child carries.
+void check_owned(const value& obj, std::string_view name, std::string_view component = "database") {
+    CHECK(str(obj.at("metadata", "name")) == name);
+    CHECK(str(obj.at("metadata", "namespace")) == "ns");
+    const value* labels = obj.at("metadata", "labels");
+    CHECK(str(labels->at("app.kubernetes.io/instance")) == "db1");
+    CHECK(str(labels->at("app.kubernetes.io/managed-by")) == "kubecoro");
+    CHECK(str(labels->at("app.kubernetes.io/component")) == component);
+    const value* refs = obj.at("metadata", "ownerReferences");
+    REQUIRE(test_helpers::size(refs) == 1);
+    const value& ref = refs->if_array()->front();
+    CHECK(str(ref.at("apiVersion")) == "kubecoro.dev/v1alpha1");
+    CHECK(str(ref.at("kind")) == "Database");
+    CHECK(str(ref.at("name")) == "db1");
+    CHECK(str(ref.at("uid")) == "1234-uid");
+    CHECK(*ref.at("controller") == value(true));
+    CHECK(*ref.at("blockOwnerDeletion") == value(true));
+}
+
+const value& database_container(const value& sts) {
+    const value* c = by_name(sts.at("spec", "template", "spec", "containers"), "database");
+    REQUIRE(c);
+    return *c;
+}
+
+std::string probe_script(const value& container, std::string_view probe) {
+    const value* cmd = container.at(probe, "exec", "command");
+    REQUIRE(test_helpers::size(cmd) == 3);
+    CHECK(*cmd->if_array()->at(0).if_string() == "sh");
+    CHECK(*cmd->if_array()->at(1).if_string() == "-c");
+    return *cmd->if_array()->at(2).if_string();
+}
+
+void check_secret_env(const value& container, std::string_view env, std::string_view key) {
+    CAPTURE(env);
+    const value* e = by_name(container.at("env"), env);
+    REQUIRE(e);
+    CHECK(str(e->at("valueFrom", "secretKeyRef", "name")) == "db1-credentials");
+    CHECK(str(e->at("valueFrom", "secretKeyRef", "key")) == key);
+    CHECK(e->at("value") == nullptr);
+}
+
+} // namespace
+
+TEST_CASE("labels and names") {
+    auto m = db_meta();
+    CHECK(selector_string(selector_labels(m, engine::mysql)) ==
+          "app.kubernetes.io/component=database,app.kubernetes.io/instance=db1,app.kubernetes.io/name=mysql");
+    CHECK(labels(m, engine::mysql, "backup").at("app.kubernetes.io/component") == "backup");
+    CHECK(secret_name(m) == "db1-credentials");
+    CHECK(headless_service_name(m) == "db1-headless");
+    CHECK(backup_name(m) == "db1-backup");
+    CHECK(data_claim_name(m, 2) == "data-db1-2");
+    CHECK(endpoint(m, engine::postgresql) == "db1.ns.svc.cluster.local:5432");
+    CHECK(endpoint(m, engine::mariadb) == "db1.ns.svc.cluster.local:3306");
+}
+
+TEST_CASE("render_secret: base64 data and the password round trip") {
+    auto m = db_meta();
+    value secret = render_secret(m, spec_for("postgresql", "16"), "pa55-word_X");
+    CHECK(str(secret.at("apiVersion")) == "v1");
+    CHECK(str(secret.at("kind")) == "Secret");
+    CHECK(str(secret.at("type")) == "Opaque");
+    check_owned(secret, "db1-credentials");
+    auto decoded = [&](std::string_view key) {
+        return base64_decode(str(secret.at("data", key))).value_or("<bad>");
+    };
+    CHECK(decoded("username") == "app");
+    CHECK(decoded("password") == "pa55-word_X");
+    CHECK(decoded("host") == "db1.ns.svc.cluster.local");
+    CHECK(decoded("port") == "5432");
+    CHECK(decoded("database") == "app");
+    CHECK(decoded("uri") == "postgresql://app:pa55-word_X@db1.ns.svc.cluster.local:5432/app");
+    CHECK(test_helpers::size(secret.at("data")) == 6);
+    CHECK(secret.at("stringData") == nullptr);
+    CHECK(password_from_secret(secret) == "pa55-word_X");
+
+    value mysql = render_secret(m, spec_for("mysql", "8.4"), "p@ss/w");
+    CHECK(base64_decode(str(mysql.at("data", "uri"))) ==
+          "mysql://app:p%40ss%2Fw@db1.ns.svc.cluster.local:3306/app");
+    CHECK(base64_decode(str(mysql.at("data", "port"))) == "3306");
+
+    CHECK_FALSE(password_from_secret(parse(R"({"data":{}})")).has_value());
+    CHECK_FALSE(password_from_secret(parse(R"({"data":{"password":"!!"}})")).has_value());
+    CHECK_FALSE(password_from_secret(parse(R"({"data":{"password":""}})")).has_value());
+}
+
+TEST_CASE("services: headless for the StatefulSet, ClusterIP for clients") {
+    auto m = db_meta();
+    auto spec = spec_for("postgresql", "16");
+    value headless = render_headless_service(m, spec);
+    check_owned(headless, "db1-headless");
+    CHECK(str(headless.at("spec", "clusterIP")) == "None");
+    CHECK(*headless.at("spec", "publishNotReadyAddresses") == value(true));
+    CHECK(str(headless.at("spec", "selector", "app.kubernetes.io/name")) == "postgresql");
+    CHECK(str(headless.at("spec", "selector", "app.kubernetes.io/component")) == "database");
+    CHECK(headless.at("spec", "selector", "app.kubernetes.io/managed-by") == nullptr);
+
+    value client = render_service(m, spec_for("mariadb", "11.4"));
+    check_owned(client, "db1");
+    CHECK(str(client.at("spec", "type")) == "ClusterIP");
+    CHECK(client.at("spec", "clusterIP") == nullptr);
+    const value* port = by_name(client.at("spec", "ports"), "mariadb");
+    REQUIRE(port);
+    CHECK(num(port->at("port")) == 3306);
+    CHECK(str(port->at("targetPort")) == "mariadb");
+    CHECK(str(port->at("protocol")) == "TCP");
+}
+
+TEST_CASE("render_statefulset: PostgreSQL") {
+    auto m = db_meta();
+    value sts =
+        render_statefulset(m, spec_for("postgresql", "16", R"(,"storageClassName":"fast","replicas":2)"), {});
+    CHECK(str(sts.at("apiVersion")) == "apps/v1");
+    CHECK(str(sts.at("kind")) == "StatefulSet");
+    check_owned(sts, "db1");
+    CHECK(str(sts.at("spec", "serviceName")) == "db1-headless");
+    CHECK(num(sts.at("spec", "replicas")) == 2);
+    CHECK(*sts.at("spec", "selector", "matchLabels") == to_json(selector_labels(m, engine::postgresql)));
+    CHECK(str(sts.at("spec", "template", "metadata", "labels", "app.kubernetes.io/component")) == "database");
+    CHECK(sts.at("spec", "template", "metadata", "annotations") == nullptr);
+
+    const value& c = database_container(sts);
+    CHECK(str(c.at("image")) == "postgres:16");
+    const value* port = by_name(c.at("ports"), "postgresql");
+    REQUIRE(port);
+    CHECK(num(port->at("containerPort")) == 5432);
+    CHECK(str(port->at("protocol")) == "TCP");
+    check_secret_env(c, "POSTGRES_USER", "username");
+    check_secret_env(c, "POSTGRES_PASSWORD", "password");
+    check_secret_env(c, "POSTGRES_DB", "database");
+    CHECK(str(by_name(c.at("env"), "PGDATA")->at("value")) == "/var/lib/postgresql/16/docker");
+    const value* mount = by_name(c.at("volumeMounts"), "data");
+    REQUIRE(mount);
+    CHECK(str(mount->at("mountPath")) == "/var/lib/postgresql");
+    CHECK(mount->at("subPath") == nullptr);
+
+    for (const char* probe : {"readinessProbe", "livenessProbe", "startupProbe"})
+        CHECK(probe_script(c, probe) == "pg_isready -h 127.0.0.1 -p 5432 -U \"$POSTGRES_USER\"");
+    CHECK(num(c.at("startupProbe", "failureThreshold")) * num(c.at("startupProbe", "periodSeconds")) >= 600);
+
+    CHECK(str(c.at("resources", "requests", "cpu")) == "250m");
+    CHECK(str(c.at("resources", "requests", "memory")) == "256Mi");
+    CHECK(str(c.at("resources", "limits", "memory")) == "1Gi");
+    CHECK(*c.at("securityContext", "allowPrivilegeEscalation") == value(false));
+    CHECK(*c.at("securityContext", "capabilities", "drop") == value(json::array{"ALL"}));
+
+    const value* pod = sts.at("spec", "template", "spec");
+    CHECK(num(pod->at("terminationGracePeriodSeconds")) == 60);
+    CHECK(*pod->at("securityContext", "runAsNonRoot") == value(true));
+    CHECK(num(pod->at("securityContext", "runAsUser")) == 999);
+    CHECK(num(pod->at("securityContext", "runAsGroup")) == 999);
+    CHECK(num(pod->at("securityContext", "fsGroup")) == 999);
+    CHECK(str(pod->at("securityContext", "seccompProfile", "type")) == "RuntimeDefault");
+
+    const value& vct = sts.at("spec", "volumeClaimTemplates")->if_array()->front();
+    CHECK(str(vct.at("metadata", "name")) == "data");
+    CHECK(str(vct.at("spec", "resources", "requests", "storage")) == "10Gi");
+    CHECK(str(vct.at("spec", "storageClassName")) == "fast");
+    CHECK(*vct.at("spec", "accessModes") == value(json::array{"ReadWriteOnce"}));
+}
+
+TEST_CASE("render_statefulset: PGDATA follows the PostgreSQL major version") {
+    auto m = db_meta();
+    auto pgdata = [&](std::string_view version) {
+        value sts = render_statefulset(m, spec_for("postgresql", version), {});
+        return str(by_name(database_container(sts).at("env"), "PGDATA")->at("value"));
+    };
+    CHECK(pgdata("18") == "/var/lib/postgresql/18/docker");
+    CHECK(pgdata("16") == "/var/lib/postgresql/16/docker");
+    CHECK(pgdata("17.2-alpine") == "/var/lib/postgresql/17/docker");
+    CHECK(pgdata("latest") == "/var/lib/postgresql/data");
+}
+
+TEST_CASE("render_statefulset: MySQL and MariaDB") {
+    auto m = db_meta();
+    value mysql = render_statefulset(m, spec_for("mysql", "8.4"), {});
+    const value& c = database_container(mysql);
+    CHECK(str(c.at("image")) == "mysql:8.4");
+    check_secret_env(c, "MYSQL_USER", "username");
+    check_secret_env(c, "MYSQL_PASSWORD", "password");
+    check_secret_env(c, "MYSQL_DATABASE", "database");
+    check_secret_env(c, "MYSQL_ROOT_PASSWORD", "password");
+    CHECK(by_name(c.at("env"), "PGDATA") == nullptr);
+    const value* mount = by_name(c.at("volumeMounts"), "data");
+    REQUIRE(mount);
+    CHECK(str(mount->at("mountPath")) == "/var/lib/mysql");
+    CHECK(str(mount->at("subPath")) == "mysql");
+    CHECK(num(by_name(c.at("ports"), "mysql")->at("containerPort")) == 3306);
+    CHECK(probe_script(c, "readinessProbe") ==
+          "mysql -h 127.0.0.1 -P 3306 -u\"$MYSQL_USER\" -p\"$MYSQL_PASSWORD\" -e 'SELECT 1'");
+    CHECK(str(c.at("resources", "requests", "memory")) == "512Mi");
+
+    value maria =
+        render_statefulset(m, spec_for("mariadb", "11.4", R"(,"image":"example.com/mariadb:11.4.2")"), {});
+    const value& mc = database_container(maria);
+    CHECK(str(mc.at("image")) == "example.com/mariadb:11.4.2");
+    check_secret_env(mc, "MARIADB_USER", "username");
+    check_secret_env(mc, "MARIADB_PASSWORD", "password");
+    check_secret_env(mc, "MARIADB_DATABASE", "database");
+    check_secret_env(mc, "MARIADB_ROOT_PASSWORD", "password");
+    CHECK(str(by_name(mc.at("env"), "MARIADB_AUTO_UPGRADE")->at("value")) == "1");
+    CHECK(probe_script(mc, "livenessProbe") ==
+          "mariadb -h 127.0.0.1 -P 3306 -u\"$MARIADB_USER\" -p\"$MARIADB_PASSWORD\" -e 'SELECT 1'");
+    CHECK(str(by_name(mc.at("volumeMounts"), "data")->at("subPath")) == "mysql");
+    CHECK(str(maria.at("spec", "selector", "matchLabels", "app.kubernetes.io/name")) == "mariadb");
+}
+
+TEST_CASE("render_statefulset: explicit resources replace the defaults") {
+    value sts = render_statefulset(
+        db_meta(),
+        spec_for("mysql", "8.4", R"(,"resources":{"requests":{"cpu":"1"},"limits":{"memory":"4Gi"}})"),
+        {});
+    const value& c = database_container(sts);
+    CHECK(str(c.at("resources", "requests", "cpu")) == "1");
+    CHECK(c.at("resources", "requests", "memory") == nullptr);
+    CHECK(str(c.at("resources", "limits", "memory")) == "4Gi");
+}
+
+TEST_CASE("render_statefulset keeps the existing claim template; expansions patch the claims") {
+    auto m = db_meta();
+    auto spec = spec_for("postgresql", "16");
+    spec.storage = "20Gi";
+    observed_state o;
+    o.statefulset = observed_statefulset{.engine = "postgresql", .claim_storage = "10Gi"};
+    o.data_pvcs = {observed_pvc{.name = "data-db1-0", .requested = "10Gi", .capacity = "10Gi"},
+                   observed_pvc{.name = "data-db1-1", .requested = "20Gi", .capacity = "10Gi"}};
+    value sts = render_statefulset(m, spec, o);
+    const value& vct = sts.at("spec", "volumeClaimTemplates")->if_array()->front();
+    CHECK(str(vct.at("spec", "resources", "requests", "storage")) == "10Gi");
+
+    auto patches = render_volume_expansions(m, spec, o);
+    REQUIRE(patches.size() == 1);
+    CHECK(patches[0] == parse(R"({"apiVersion":"v1","kind":"PersistentVolumeClaim",
+        "metadata":{"name":"data-db1-0","namespace":"ns"},
+        "spec":{"resources":{"requests":{"storage":"20Gi"}}}})"));
+    spec.storage = "10Gi";
+    CHECK(render_volume_expansions(m, spec, o).empty());
+}
+
+TEST_CASE("render_pdb") {
+    value pdb = render_pdb(db_meta(), spec_for("postgresql", "16", R"(,"replicas":3)"), "policy/v1beta1");
+    CHECK(str(pdb.at("apiVersion")) == "policy/v1beta1");
+    CHECK(str(pdb.at("kind")) == "PodDisruptionBudget");
+    check_owned(pdb, "db1");
+    CHECK(num(pdb.at("spec", "maxUnavailable")) == 1);
+    CHECK(pdb.at("spec", "minAvailable") == nullptr);
+    CHECK(*pdb.at("spec", "selector", "matchLabels") ==
+          to_json(selector_labels(db_meta(), engine::postgresql)));
+}
+
+TEST_CASE("render_backup_pvc: owned only when the volumes go with the Database") {
+    auto retain =
+        render_backup_pvc(db_meta(), spec_for("postgresql", "16", R"(,"backup":{"storage":"5Gi"})"));
+    CHECK(str(retain.at("kind")) == "PersistentVolumeClaim");
+    CHECK(str(retain.at("metadata", "name")) == "db1-backup");
+    CHECK(str(retain.at("metadata", "labels", "app.kubernetes.io/component")) == "backup");
+    CHECK(retain.at("metadata", "ownerReferences") == nullptr);
+    CHECK(str(retain.at("spec", "resources", "requests", "storage")) == "5Gi");
+    CHECK(retain.at("spec", "storageClassName") == nullptr);
+
+    auto del = render_backup_pvc(
+        db_meta(), spec_for("postgresql", "16", R"(,"deletionPolicy":"Delete","storageClassName":"x")"));
+    check_owned(del, "db1-backup", "backup");
+    CHECK(str(del.at("spec", "resources", "requests", "storage")) == "10Gi");
+    CHECK(str(del.at("spec", "storageClassName")) == "x");
+}
+
+TEST_CASE("render_cronjob") {
+    auto m = db_meta();
+    value cj =
+        render_cronjob(m,
+                       spec_for("postgresql", "16", R"(,"backup":{"schedule":"5 4 * * *","retention":3})"),
+                       "batch/v1beta1");
+    CHECK(str(cj.at("apiVersion")) == "batch/v1beta1");
+    CHECK(str(cj.at("kind")) == "CronJob");
+    check_owned(cj, "db1-backup", "backup");
+    CHECK(str(cj.at("spec", "schedule")) == "5 4 * * *");
+    CHECK(str(cj.at("spec", "concurrencyPolicy")) == "Forbid");
+    CHECK(num(cj.at("spec", "successfulJobsHistoryLimit")) == 3);
+    CHECK(num(cj.at("spec", "failedJobsHistoryLimit")) == 3);
+    CHECK(str(cj.at("spec", "jobTemplate", "metadata", "labels", "app.kubernetes.io/component")) == "backup");
+    const value* pod = cj.at("spec", "jobTemplate", "spec", "template", "spec");
+    REQUIRE(pod);
+    CHECK(str(pod->at("restartPolicy")) == "Never");
+    CHECK(num(pod->at("securityContext", "runAsUser")) == 999);
+    CHECK(*pod->at("securityContext", "runAsNonRoot") == value(true));
+    CHECK(str(by_name(pod->at("volumes"), "backup")->at("persistentVolumeClaim", "claimName")) ==
+          "db1-backup");
+    const value* c = by_name(pod->at("containers"), "backup");
+    REQUIRE(c);
+    CHECK(str(c->at("image")) == "postgres:16");
+    CHECK(*c->at("securityContext", "capabilities", "drop") == value(json::array{"ALL"}));
+    CHECK(str(by_name(c->at("volumeMounts"), "backup")->at("mountPath")) == "/backup");
+    CHECK(str(by_name(c->at("env"), "DB_HOST")->at("value")) == "db1");
+    CHECK(str(by_name(c->at("env"), "RETENTION")->at("value")) == "3");
+    check_secret_env(*c, "PGUSER", "username");
+    check_secret_env(*c, "PGPASSWORD", "password");
+    REQUIRE(test_helpers::size(c->at("command")) == 3);
+    std::string script = str(&c->at("command")->if_array()->at(2));
+    CHECK(script == backup_script(engine::postgresql));
+    CHECK(script.find("pg_dumpall -h \"$DB_HOST\"") != std::string::npos);
+
+    value my = render_cronjob(m, spec_for("mysql", "8.4"), "batch/v1");
+    const value* mc =
+        by_name(my.at("spec", "jobTemplate", "spec", "template", "spec", "containers"), "backup");
+    check_secret_env(*mc, "DB_PASSWORD", "password");
+    CHECK(str(mc->at("image")) == "mysql:8.4");
+    CHECK(str(my.at("spec", "schedule")) == "0 2 * * *");
+}
+
+TEST_CASE("backup_script per engine: dump, compress, rename, prune") {
+    std::string pg = backup_script(engine::postgresql);
+    std::string my = backup_script(engine::mysql);
+    std::string maria = backup_script(engine::mariadb);
+    CHECK(my.find("mysqldump ") != std::string::npos);
+    CHECK(my.find("--single-transaction --all-databases") != std::string::npos);
+    CHECK(maria.find("mariadb-dump ") != std::string::npos);
+    CHECK(maria.find("--single-transaction --all-databases") != std::string::npos);
+    for (const std::string& s : {pg, my, maria}) {
+        CHECK(s.rfind("set -eu\n", 0) == 0);
+        CHECK(s.find("> \".partial-$ts.sql\"") != std::string::npos);
+        CHECK(s.find("gzip \".partial-$ts.sql\"") != std::string::npos);
+        CHECK(s.find("mv \".partial-$ts.sql.gz\" \"$ts.sql.gz\"") != std::string::npos);
+        CHECK(s.find("ls -1t -- *.sql.gz | tail -n +$((RETENTION + 1)) | xargs -r rm -f --") !=
+              std::string::npos);
+    }
+}
+
+TEST_CASE("render_children: what exists depends on the spec") {
+    auto m = db_meta();
+    auto kinds = [](const std::vector<value>& objs) {
+        std::string out;
+        for (const value& o : objs)
+            out += str(o.at("kind")) + "/" + str(o.at("metadata", "name")) + " ";
+        return out;
+    };
+    auto one = spec_for("postgresql", "16");
+    CHECK(kinds(render_children(m, one, "pw", {})) ==
+          "Secret/db1-credentials Service/db1-headless Service/db1 StatefulSet/db1 "
+          "PersistentVolumeClaim/db1-backup CronJob/db1-backup ");
+    auto three = spec_for("mysql", "8.4", R"(,"replicas":3,"backup":{"enabled":false})");
+    auto children = render_children(
+        m, three, "pw", {}, api_versions{.pdb = "policy/v1beta1", .cronjob = "batch/v1beta1"});
+    CHECK(kinds(children) == "Secret/db1-credentials Service/db1-headless Service/db1 StatefulSet/db1 "
+                             "PodDisruptionBudget/db1 ");
+    CHECK(str(children.back().at("apiVersion")) == "policy/v1beta1");
+
+    CHECK(unwanted_children(m, one) == std::vector<child_ref>{{"policy/v1", "PodDisruptionBudget", "db1"}});
+    CHECK(unwanted_children(m, three) == std::vector<child_ref>{{"batch/v1", "CronJob", "db1-backup"}});
+}
+
+TEST_CASE("apply configurations carry no zero values") {
+    // Walks every rendered tree: no null, empty string, empty object or empty array anywhere.
+    std::function<void(const value&, std::string)> walk = [&](const value& v, std::string path) {
+        CAPTURE(path);
+        CHECK_FALSE(v.is_null());
+        if (const std::string* s = v.if_string())
+            CHECK_FALSE(s->empty());
+        if (const json::object* o = v.if_object()) {
+            CHECK_FALSE(o->empty());
+            for (const auto& [k, child] : *o)
+                walk(child, path + "." + k);
+        }
+        if (const json::array* a = v.if_array()) {
+            CHECK_FALSE(a->empty());
+            for (const value& child : *a)
+                walk(child, path + "[]");
+        }
+    };
+    for (std::string_view e : {"postgresql", "mysql", "mariadb"})
+        for (const value& child : render_children(db_meta(), spec_for(e, "1", R"(,"replicas":2)"), "pw", {}))
+            walk(child, str(child.at("kind")));
+}

@@ -1,0 +1,317 @@
+#include "database/render.hpp"
+#include "database/status.hpp"
+#include "helpers.hpp"
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+using namespace kubecoro;
+using namespace kubecoro::controllers;
+using namespace kubecoro::controllers::database;
+using runtime::condition;
+using runtime::find_condition;
+using test_helpers::parse;
+using test_helpers::str;
+
+namespace {
+
+constexpr const char* t0 = "2024-05-01T10:00:00Z";
+constexpr const char* t1 = "2024-05-01T11:00:00Z";
+
+status_input base_input(std::string_view extra_spec = "") {
+    status_input in;
+    in.meta.name = "db1";
+    in.meta.namespace_ = "ns";
+    in.meta.generation = 2;
+    auto s = parse_spec(parse(R"({"spec":{"engine":"postgresql","version":"16","storage":"10Gi")" +
+                              std::string(extra_spec) + "}}"));
+    REQUIRE(s.has_value());
+    in.spec = *s;
+    in.now = t1;
+    return in;
+}
+
+observed_statefulset sts(int desired, int replicas, int ready) {
+    return observed_statefulset{
+        .engine = "postgresql",
+        .image = "postgres:16",
+        .claim_storage = "10Gi",
+        .generation = 1,
+        .observed_generation = 1,
+        .spec_replicas = desired,
+        .replicas = replicas,
+        .ready_replicas = ready,
+        .updated_replicas = replicas,
+        .current_revision = "db1-a",
+        .update_revision = "db1-a",
+    };
+}
+
+const condition& get(const database_status& s, std::string_view type) {
+    const condition* c = find_condition(s.conditions, type);
+    REQUIRE_MESSAGE(c, type);
+    return *c;
+}
+
+std::string reason(const database_status& s, std::string_view type) {
+    return get(s, type).reason;
+}
+
+} // namespace
+
+TEST_CASE("Pending before the StatefulSet exists") {
+    auto s = compute_status(base_input());
+    CHECK(s.phase == phase::pending);
+    CHECK(s.ready == "0/1");
+    CHECK(s.replicas == 0);
+    CHECK(s.observed_generation == 2);
+    CHECK(s.endpoint == "db1.ns.svc.cluster.local:5432");
+    CHECK(s.secret_name == "db1-credentials");
+    CHECK(s.selector == "app.kubernetes.io/component=database,app.kubernetes.io/"
+                        "instance=db1,app.kubernetes.io/name=postgresql");
+    CHECK(s.current_image.empty());
+    REQUIRE(s.conditions.size() == 4);
+    CHECK(get(s, "Ready").status == "False");
+    CHECK(reason(s, "Ready") == "NotCreated");
+    CHECK(get(s, "Progressing").status == "True");
+    CHECK(reason(s, "Progressing") == "Provisioning");
+    CHECK(reason(s, "BackupReady") == "NotScheduled");
+    CHECK(get(s, "ReconcileSucceeded").status == "True");
+    CHECK(reason(s, "ReconcileSucceeded") == "Succeeded");
+    for (const condition& c : s.conditions) {
+        CHECK(c.observed_generation == 2);
+        CHECK(c.last_transition_time == t1);
+    }
+}
+
+TEST_CASE("Provisioning until the first pod is ready, then Ready") {
+    auto in = base_input();
+    in.observed.statefulset = sts(1, 1, 0);
+    in.phase = "Pending";
+    auto s = compute_status(in);
+    CHECK(s.phase == phase::provisioning);
+    CHECK(reason(s, "Ready") == "NoReplicasReady");
+    CHECK(reason(s, "Progressing") == "Provisioning");
+    CHECK(s.current_image == "postgres:16");
+
+    in.observed.statefulset = sts(1, 1, 1);
+    in.phase = "Provisioning";
+    s = compute_status(in);
+    CHECK(s.phase == phase::ready);
+    CHECK(s.ready == "1/1");
+    CHECK(s.ready_replicas == 1);
+    CHECK(get(s, "Ready").status == "True");
+    CHECK(reason(s, "Ready") == "AllReplicasReady");
+    CHECK(get(s, "Ready").message == "1/1 replicas ready");
+    CHECK(get(s, "Progressing").status == "False");
+    CHECK(reason(s, "Progressing") == "UpToDate");
+}
+
+TEST_CASE("Degraded when a once-ready database loses pods") {
+    auto in = base_input(R"(,"replicas":3)");
+    in.observed.statefulset = sts(3, 3, 2);
+    in.phase = "Ready";
+    auto s = compute_status(in);
+    CHECK(s.phase == phase::degraded);
+    CHECK(s.ready == "2/3");
+    CHECK(reason(s, "Ready") == "ReplicasNotReady");
+    CHECK(reason(s, "Progressing") == "UpToDate");
+}
+
+TEST_CASE("Updating: rolling update, scaling, volume expansion") {
+    auto in = base_input(R"(,"replicas":2)");
+    in.phase = "Ready";
+
+    in.observed.statefulset = sts(2, 2, 1);
+    in.observed.statefulset->update_revision = "db1-b";
+    in.observed.statefulset->updated_replicas = 1;
+    auto s = compute_status(in);
+    CHECK(s.phase == phase::updating);
+    CHECK(reason(s, "Progressing") == "RollingUpdate");
+    CHECK(get(s, "Progressing").message == "1/2 replicas updated");
+
+    // The StatefulSet controller has not seen the new spec yet: even all-ready is not Ready.
+    in.observed.statefulset = sts(2, 2, 2);
+    in.observed.statefulset->generation = 2;
+    CHECK(compute_status(in).phase == phase::updating);
+
+    in.observed.statefulset = sts(1, 1, 1);
+    s = compute_status(in);
+    CHECK(s.phase == phase::updating);
+    CHECK(reason(s, "Progressing") == "Scaling");
+    CHECK(get(s, "Progressing").message == "scaling from 1 to 2 replicas");
+
+    in.observed.statefulset = sts(2, 2, 2);
+    in.spec->storage = "20Gi";
+    in.observed.data_pvcs = {observed_pvc{.name = "data-db1-0", .requested = "20Gi", .capacity = "10Gi"}};
+    s = compute_status(in);
+    CHECK(s.phase == phase::updating);
+    CHECK(reason(s, "Progressing") == "Resizing");
+
+    in.observed.data_pvcs[0].capacity = "20Gi";
+    in.observed.data_pvcs[0].resize_pending = true;
+    CHECK(compute_status(in).phase == phase::updating);
+    in.observed.data_pvcs[0].resize_pending = false;
+    CHECK(compute_status(in).phase == phase::ready);
+}
+
+TEST_CASE("Failed on an invalid spec or a refused change") {
+    auto in = base_input();
+    in.spec.reset();
+    in.error = reconcile_error{error_kind::invalid_spec, "spec.storage: \"x\" is not a quantity"};
+    in.observed.statefulset = sts(1, 1, 1);
+    auto s = compute_status(in);
+    CHECK(s.phase == phase::failed);
+    CHECK(get(s, "ReconcileSucceeded").status == "False");
+    CHECK(reason(s, "ReconcileSucceeded") == "InvalidSpec");
+    CHECK(get(s, "ReconcileSucceeded").message == "spec.storage: \"x\" is not a quantity");
+    CHECK(reason(s, "Progressing") == "InvalidSpec");
+    CHECK(get(s, "BackupReady").status == "Unknown");
+    // What runs is still reported, from the StatefulSet.
+    CHECK(get(s, "Ready").status == "True");
+    CHECK(s.ready == "1/1");
+    CHECK(s.endpoint == "db1.ns.svc.cluster.local:5432");
+
+    auto refused = base_input();
+    refused.observed.statefulset = sts(1, 1, 1);
+    refused.error = reconcile_error{error_kind::change_refused, "spec.engine: cannot change"};
+    s = compute_status(refused);
+    CHECK(s.phase == phase::failed);
+    CHECK(reason(s, "ReconcileSucceeded") == "ChangeRefused");
+    CHECK(reason(s, "Progressing") == "ChangeRefused");
+}
+
+TEST_CASE("an apply failure is reported without changing the phase") {
+    auto in = base_input();
+    in.observed.statefulset = sts(1, 1, 1);
+    in.phase = "Ready";
+    in.error = reconcile_error{error_kind::apply_failed, "422 Invalid: bad"};
+    auto s = compute_status(in);
+    CHECK(s.phase == phase::ready);
+    CHECK(get(s, "ReconcileSucceeded").status == "False");
+    CHECK(reason(s, "ReconcileSucceeded") == "ApplyFailed");
+    CHECK(get(s, "ReconcileSucceeded").message == "422 Invalid: bad");
+
+    in.error->message = std::string(50000, 'x'); // more than the CRD allows in a message
+    CHECK(get(compute_status(in), "ReconcileSucceeded").message.size() == 1024);
+}
+
+TEST_CASE("Paused and Deleting") {
+    auto in = base_input(R"(,"paused":true)");
+    in.observed.statefulset = sts(1, 1, 1);
+    auto s = compute_status(in);
+    CHECK(s.phase == phase::paused);
+    CHECK(reason(s, "Progressing") == "Paused");
+    CHECK(reason(s, "ReconcileSucceeded") == "Paused");
+    CHECK(get(s, "Ready").status == "True");
+
+    in.meta.deletion_timestamp = "2024-05-01T10:30:00Z";
+    s = compute_status(in);
+    CHECK(s.phase == phase::deleting);
+    CHECK(reason(s, "Ready") == "Deleting");
+    CHECK(reason(s, "Progressing") == "Deleting");
+}
+
+TEST_CASE("BackupReady reasons and backup times") {
+    auto in = base_input();
+    in.observed.statefulset = sts(1, 1, 1);
+    CHECK(reason(compute_status(in), "BackupReady") == "NotScheduled");
+
+    in.observed.cronjob = observed_cronjob{.last_schedule_time = "2024-05-01T02:00:00Z"};
+    auto s = compute_status(in);
+    CHECK(get(s, "BackupReady").status == "True");
+    CHECK(reason(s, "BackupReady") == "Scheduled");
+    CHECK(s.last_schedule_time == "2024-05-01T02:00:00Z");
+    CHECK(s.last_successful_time.empty());
+
+    in.observed.backup_jobs = {
+        observed_job{.name = "b-1", .succeeded = true, .finished_time = "2024-04-30T02:01:00Z"},
+        observed_job{.name = "b-2", .succeeded = true, .finished_time = "2024-05-01T02:01:00Z"},
+        observed_job{.name = "b-3"}, // running
+    };
+    s = compute_status(in);
+    CHECK(reason(s, "BackupReady") == "BackupSucceeded");
+    CHECK(s.last_successful_time == "2024-05-01T02:01:00Z");
+
+    in.observed.backup_jobs.push_back(
+        observed_job{.name = "b-4", .failed = true, .finished_time = "2024-05-02T02:05:00Z"});
+    s = compute_status(in);
+    CHECK(get(s, "BackupReady").status == "False");
+    CHECK(reason(s, "BackupReady") == "BackupFailed");
+    CHECK(get(s, "BackupReady").message == "backup job b-4 failed at 2024-05-02T02:05:00Z");
+    CHECK(s.last_successful_time == "2024-05-01T02:01:00Z");
+
+    // batch/v1 CronJobs report the last success themselves.
+    in.observed.backup_jobs.clear();
+    in.observed.cronjob->last_successful_time = "2024-05-03T02:01:00Z";
+    CHECK(compute_status(in).last_successful_time == "2024-05-03T02:01:00Z");
+
+    auto off = base_input(R"(,"backup":{"enabled":false})");
+    s = compute_status(off);
+    CHECK(get(s, "BackupReady").status == "False");
+    CHECK(reason(s, "BackupReady") == "Disabled");
+}
+
+TEST_CASE("lastTransitionTime moves only when a condition's status changes") {
+    auto in = base_input();
+    in.observed.statefulset = sts(1, 1, 1);
+    in.conditions = {
+        condition{
+            .type = "Ready", .status = "True", .reason = "AllReplicasReady", .last_transition_time = t0},
+        condition{
+            .type = "Progressing", .status = "True", .reason = "Provisioning", .last_transition_time = t0},
+        condition{.type = "Custom", .status = "True", .reason = "Other", .last_transition_time = t0},
+    };
+    auto s = compute_status(in);
+    CHECK(get(s, "Ready").last_transition_time == t0);
+    CHECK(get(s, "Progressing").last_transition_time == t1);
+    CHECK(get(s, "BackupReady").last_transition_time == t1);
+    CHECK(get(s, "Custom").last_transition_time == t0); // conditions of other writers are kept
+    CHECK(s.conditions.size() == 5);
+}
+
+TEST_CASE("render_status: the body for the status subresource") {
+    auto in = base_input();
+    in.observed.statefulset = sts(1, 1, 1);
+    in.observed.cronjob = observed_cronjob{.last_schedule_time = "2024-05-01T02:00:00Z"};
+    auto s = compute_status(in);
+    json::value body = render_status(in.meta, s);
+    CHECK(str(body.at("apiVersion")) == "kubecoro.dev/v1alpha1");
+    CHECK(str(body.at("kind")) == "Database");
+    CHECK(str(body.at("metadata", "name")) == "db1");
+    CHECK(str(body.at("metadata", "namespace")) == "ns");
+    CHECK(body.at("spec") == nullptr);
+    const json::value* st = body.at("status");
+    REQUIRE(st);
+    CHECK(test_helpers::num(st->at("observedGeneration")) == 2);
+    CHECK(str(st->at("phase")) == "Ready");
+    CHECK(test_helpers::num(st->at("replicas")) == 1);
+    CHECK(test_helpers::num(st->at("readyReplicas")) == 1);
+    CHECK(str(st->at("ready")) == "1/1");
+    CHECK(str(st->at("selector")) == s.selector);
+    CHECK(str(st->at("endpoint")) == "db1.ns.svc.cluster.local:5432");
+    CHECK(str(st->at("secretName")) == "db1-credentials");
+    CHECK(str(st->at("currentImage")) == "postgres:16");
+    CHECK(str(st->at("backup", "lastScheduleTime")) == "2024-05-01T02:00:00Z");
+    CHECK(st->at("backup", "lastSuccessfulTime") == nullptr);
+    const json::value* conds = st->at("conditions");
+    REQUIRE(test_helpers::size(conds) == 4);
+    const json::value* ready = test_helpers::by_name(conds, "Ready", "type");
+    REQUIRE(ready);
+    CHECK(*ready == parse(R"({"type":"Ready","status":"True","observedGeneration":2,
+        "lastTransitionTime":"2024-05-01T11:00:00Z","reason":"AllReplicasReady","message":"1/1 replicas ready"})"));
+    auto read_back = runtime::conditions_from_json(*conds);
+    REQUIRE(read_back.has_value());
+    CHECK(*read_back == s.conditions);
+
+    // Nothing known yet: no empty strings in the body.
+    status_input bare;
+    bare.meta = in.meta;
+    bare.error = reconcile_error{error_kind::invalid_spec, "spec: required"};
+    json::value minimal = render_status(bare.meta, compute_status(bare));
+    CHECK(minimal.at("status", "endpoint") == nullptr);
+    CHECK(minimal.at("status", "selector") == nullptr);
+    CHECK(minimal.at("status", "backup") == nullptr);
+    CHECK(str(minimal.at("status", "phase")) == "Failed");
+}
