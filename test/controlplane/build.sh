@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2015 # `A && B || die` is intended
 # Obtain the binaries for the local test control plane:
 #   - etcd from Debian's etcd-server package (3.4)
 #   - kube-apiserver + kube-controller-manager v1.20.2 built from Debian
@@ -27,7 +28,7 @@ have_pkgs() {
 }
 
 if have_bins && have_pkgs && command -v etcd >/dev/null; then
-  log "cached: $DEST/bin ($(${DEST}/bin/kube-apiserver --version 2>/dev/null))"
+  log "cached: $DEST/bin ($("$DEST/bin/kube-apiserver" --version 2>/dev/null))"
   exit 0
 fi
 
@@ -65,9 +66,17 @@ EOF
     die "source package 'kubernetes' still not available after apt-get update"
 fi
 
-mkdir -p "$CACHE_ROOT" || die "cannot create $CACHE_ROOT (set KUBECORO_CACHE)"
+mkdir -p "$CACHE_ROOT" && [[ -w $CACHE_ROOT ]] || die "cannot write $CACHE_ROOT (set KUBECORO_CACHE)"
+# One build at a time per cache; a concurrent run waits and then finds the result.
+exec 9>"$CACHE_ROOT/.build-v$K8S_VERSION.lock"
+flock 9
+have_bins && { log "cached: $DEST/bin (built concurrently)"; exit 0; }
+
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/kubecoro-k8s-build.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+STAGE=""
+trap 'rm -rf "$WORK" ${STAGE:+"$STAGE"}' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 start=$(date +%s)
 log "fetching kubernetes source into $WORK"
 (cd "$WORK" && apt-get source -q kubernetes >"$WORK/apt-source.log" 2>&1) ||
@@ -112,5 +121,6 @@ done
 chmod 0755 "$STAGE"
 if [[ -e $DEST ]]; then rm -rf "$DEST.old" && mv "$DEST" "$DEST.old"; fi
 mv -T "$STAGE" "$DEST"
+STAGE=""
 rm -rf "$DEST.old"
 log "installed into $DEST/bin in $(($(date +%s) - start))s"
