@@ -1,5 +1,9 @@
 // kubecoro: parse the command line, then hand over to the manager.
+#include "database/controller.hpp"
+#include "helloworld/controller.hpp"
 #include "kubecoro_version.h"
+#include <kubecoro/manager/manager.hpp>
+#include <kubecoro/manager/manifests.hpp>
 #include <kubecoro/manager/options.hpp>
 
 #include <cstdio>
@@ -24,12 +28,21 @@ int main(int argc, char** argv) {
                     KUBECORO_GIT_COMMIT,
                     KUBECORO_BUILD_TYPE);
         return 0;
-    case manager::command::manifests:
-        std::fputs("manifests: not implemented yet\n", stderr);
-        return 1;
+    case manager::command::manifests: {
+        auto yaml = manager::render_manifests(inv->manifests);
+        if (!yaml) {
+            std::fprintf(stderr, "kubecoro manifests: %s\n", yaml.error().message.c_str());
+            return 2;
+        }
+        std::fputs(yaml->c_str(), stdout);
+        return 0;
+    }
     case manager::command::run:
         break;
     }
-    std::fputs("kubecoro: the operator is not wired yet\n", stderr);
-    return 1;
+    return manager::run(inv->run,
+                        {
+                            {"database", controllers::database::make_controller},
+                            {"helloworld", controllers::helloworld::make_controller},
+                        });
 }

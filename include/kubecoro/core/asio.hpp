@@ -12,6 +12,9 @@
 
 static_assert(ASIO_VERSION >= 102201, "kubecoro needs Asio 1.22.1 or newer");
 
+// g++ 12 miscompiles braced temporaries inside a co_await expression (an aggregate or a braced
+// list passed to a coroutine is destroyed twice): name them in a variable first.
+
 namespace kubecoro {
 
 template <class T = void>

@@ -1,0 +1,23 @@
+// `kubecoro manifests`: the install set (CRDs, namespace, RBAC, Deployment) that manifests/ holds,
+// compiled into the binary, with the image and the operator's namespace substituted.
+#pragma once
+
+#include <kubecoro/core/result.hpp>
+#include <kubecoro/manager/options.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace kubecoro::manager {
+
+// What manifests/ is written with, and what render_manifests() replaces.
+inline constexpr std::string_view default_manifests_image = "kubecoro:latest";
+inline constexpr std::string_view default_manifests_namespace = "kubecoro-system";
+
+// One multi-document YAML stream in apply order (Namespace, CRDs, ServiceAccount, RBAC,
+// Deployment): `kubecoro manifests | kubectl apply -f -` installs the same objects as
+// `kubectl apply -k manifests/`. Fails with core::errc::invalid_argument on a namespace that is
+// not a DNS label or an empty image, or one with whitespace or control characters.
+core::result<std::string> render_manifests(const manifests_options& options);
+
+} // namespace kubecoro::manager

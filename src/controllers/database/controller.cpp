@@ -1,0 +1,375 @@
+#include "database/controller.hpp"
+
+#include "database/password.hpp"
+#include "database/render.hpp"
+#include "database/spec.hpp"
+#include "database/status.hpp"
+#include <kubecoro/api/errc.hpp>
+#include <kubecoro/core/errc.hpp>
+#include <kubecoro/runtime/apply.hpp>
+#include <kubecoro/runtime/drift.hpp>
+#include <kubecoro/runtime/finalizer.hpp>
+
+#include <map>
+
+namespace kubecoro::controllers::database {
+namespace {
+
+using runtime::reconcile_result;
+
+// The resources the controller reads and writes; CronJob and PDB versions come from discovery.
+struct resources {
+    api::resource databases{"kubecoro.dev", "v1alpha1", "databases", "Database"};
+    api::resource secrets{"", "v1", "secrets", "Secret"};
+    api::resource services{"", "v1", "services", "Service"};
+    api::resource pvcs{"", "v1", "persistentvolumeclaims", "PersistentVolumeClaim"};
+    api::resource statefulsets{"apps", "v1", "statefulsets", "StatefulSet"};
+    api::resource jobs{"batch", "v1", "jobs", "Job"};
+    api::resource cronjobs{"batch", "v1", "cronjobs", "CronJob"};
+    api::resource pdbs{"policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget"};
+
+    const api::resource* by_kind(std::string_view kind) const {
+        for (const auto* r : {&secrets, &services, &pvcs, &statefulsets, &cronjobs, &pdbs})
+            if (r->kind == kind)
+                return r;
+        return nullptr;
+    }
+    api_versions versions() const { return {pdbs.api_version(), cronjobs.api_version()}; }
+};
+
+// A cached object as a whole tree again (metadata included), for the observe_* decoders.
+json::value whole(const runtime::object& o) {
+    json::value v = o.body;
+    if (auto* obj = v.if_object())
+        obj->set("metadata", json::encode_meta(o.meta));
+    return v;
+}
+
+runtime::object_ptr cached(const runtime::reconcile_context& ctx,
+                           const api::resource& r,
+                           const std::string& ns,
+                           const std::string& name) {
+    const runtime::store* s = ctx.cache(r);
+    return s ? s->get(ns, name) : nullptr;
+}
+
+observed_state
+observe(const runtime::reconcile_context& ctx, const resources& rs, const runtime::object& db) {
+    observed_state seen;
+    const auto& ns = db.meta.namespace_;
+    if (auto sts = cached(ctx, rs.statefulsets, ns, db.meta.name))
+        seen.statefulset = observe_statefulset(whole(*sts));
+    int claims = seen.statefulset ? std::max(seen.statefulset->spec_replicas, 5) : 5;
+    for (int i = 0; i < claims; ++i)
+        if (auto pvc = cached(ctx, rs.pvcs, ns, data_claim_name(db.meta, i)))
+            seen.data_pvcs.push_back(observe_pvc(whole(*pvc)));
+    if (auto pvc = cached(ctx, rs.pvcs, ns, backup_name(db.meta)))
+        seen.backup_pvc = observe_pvc(whole(*pvc));
+    if (auto cj = cached(ctx, rs.cronjobs, ns, backup_name(db.meta)))
+        seen.cronjob = observe_cronjob(whole(*cj));
+    if (const runtime::store* jobs = ctx.cache(rs.jobs))
+        for (const auto& job : jobs->list_namespace(ns)) {
+            auto it = job->meta.labels.find("app.kubernetes.io/instance");
+            if (it != job->meta.labels.end() && it->second == db.meta.name)
+                seen.backup_jobs.push_back(observe_job(whole(*job)));
+        }
+    return seen;
+}
+
+// The password of the credentials Secret, which may have outlived an earlier Database of the
+// same name (deletionPolicy Retain): generated only when no Secret exists.
+awaitable<core::result<std::string>>
+credentials_password(const runtime::reconcile_context& ctx, const resources& rs, const runtime::object& db) {
+    if (auto secret = cached(ctx, rs.secrets, db.meta.namespace_, secret_name(db.meta)))
+        if (auto password = password_from_secret(whole(*secret)))
+            co_return *password;
+    std::string name = secret_name(db.meta); // named: see core/asio.hpp on g++ 12
+    auto existing = co_await ctx.client().get(rs.secrets, db.meta.namespace_, name);
+    if (existing) {
+        if (auto password = password_from_secret(*existing))
+            co_return *password;
+        co_return core::fail(core::errc::invalid_argument,
+                             "Secret " + secret_name(db.meta) + " exists without a usable data.password");
+    }
+    if (existing.error().code != api::errc::not_found)
+        co_return core::fail(existing.error());
+    co_return generate_password();
+}
+
+// Applies what is not already in place; returns how many writes it sent.
+awaitable<core::result<int>> apply_children(const runtime::reconcile_context& ctx,
+                                            const resources& rs,
+                                            const std::vector<json::value>& children) {
+    int writes = 0;
+    for (const auto& child : children) {
+        const json::value* kind = child.at("kind");
+        const api::resource* r = kind ? rs.by_kind(kind->string_or("")) : nullptr;
+        if (!r)
+            co_return core::fail(core::errc::invalid_argument, "no resource for a rendered child");
+        const json::value* name = child.at("metadata", "name");
+        const json::value* ns = child.at("metadata", "namespace");
+        auto current = cached(ctx, *r, ns ? ns->string_or("") : "", name ? name->string_or("") : "");
+        if (runtime::is_applied(child, current.get()))
+            continue;
+        auto applied = co_await runtime::apply(ctx.client(), *r, child, ctx.field_manager());
+        if (!applied)
+            co_return core::fail(applied.error());
+        ++writes;
+    }
+    co_return writes;
+}
+
+awaitable<core::result<void>> remove_unwanted(const runtime::reconcile_context& ctx,
+                                              const resources& rs,
+                                              const runtime::object& db,
+                                              const database_spec& spec) {
+    for (const auto& child : unwanted_children(db.meta, spec, rs.versions())) {
+        const api::resource* r = rs.by_kind(child.kind);
+        if (!r || !cached(ctx, *r, db.meta.namespace_, child.name))
+            continue;
+        api::delete_options background;
+        auto removed = co_await ctx.client().remove(*r, db.meta.namespace_, child.name, background);
+        if (!removed && removed.error().code != api::errc::not_found)
+            co_return core::fail(removed.error());
+    }
+    co_return core::result<void>{};
+}
+
+// Events for what this reconcile is about to change, judged against what exists.
+void record_changes(const runtime::reconcile_context& ctx,
+                    const database_spec& spec,
+                    const observed_state& seen) {
+    if (!seen.statefulset) {
+        ctx.record(runtime::event_type::normal,
+                   "Creating",
+                   std::string("creating ") + std::string(to_string(spec.engine)) + " " + spec.version);
+        return;
+    }
+    if (seen.statefulset->spec_replicas != spec.replicas)
+        ctx.record(runtime::event_type::normal,
+                   "Scaling",
+                   "scaling from " + std::to_string(seen.statefulset->spec_replicas) + " to " +
+                       std::to_string(spec.replicas) + " replicas");
+    if (seen.statefulset->image != spec.image)
+        ctx.record(runtime::event_type::normal,
+                   "VersionChange",
+                   "rolling from " + seen.statefulset->image + " to " + spec.image);
+    for (const auto& pvc : seen.data_pvcs)
+        if (compare_quantities(pvc.requested, spec.storage).value_or(0) < 0) {
+            ctx.record(runtime::event_type::normal, "Resizing", "growing data volumes to " + spec.storage);
+            break;
+        }
+}
+
+awaitable<core::result<void>> write_status(const runtime::reconcile_context& ctx,
+                                           const resources& rs,
+                                           const runtime::object& db,
+                                           status_input in) {
+    const json::value* current = db.body.at("status");
+    if (current) {
+        if (const json::value* c = current->at("conditions"))
+            if (auto decoded = runtime::conditions_from_json(*c))
+                in.conditions = std::move(*decoded);
+        if (const json::value* p = current->at("phase"))
+            in.phase = p->string_or("");
+    }
+    in.meta = db.meta;
+    in.now = runtime::now_rfc3339(std::chrono::system_clock::now());
+    auto body = render_status(db.meta, compute_status(in));
+    if (current && runtime::contains(*current, *body.at("status")))
+        co_return core::result<void>{};
+    auto written =
+        co_await runtime::apply_status(ctx.client(), rs.databases, std::move(body), ctx.field_manager());
+    if (!written)
+        co_return core::fail(written.error());
+    co_return core::result<void>{};
+}
+
+// A spec we cannot serve: say so once (condition and event), and wait for the next change.
+awaitable<reconcile_result> refuse(const runtime::reconcile_context& ctx,
+                                   const resources& rs,
+                                   const runtime::object& db,
+                                   status_input in,
+                                   std::string_view reason) {
+    const auto* before = db.body.at("status");
+    bool already_said = false;
+    if (const json::value* c = before ? before->at("conditions") : nullptr)
+        if (auto conditions = runtime::conditions_from_json(*c))
+            if (const auto* rc = runtime::find_condition(*conditions, condition_type::reconcile_succeeded))
+                already_said = rc->status == "False" && rc->observed_generation == db.meta.generation &&
+                               rc->message.find(in.error->message.substr(0, 64)) != std::string::npos;
+    if (!already_said)
+        ctx.record(runtime::event_type::warning, std::string(reason), in.error->message);
+    std::string message = in.error->message;
+    if (auto w = co_await write_status(ctx, rs, db, std::move(in)); !w)
+        co_return reconcile_result::from_error(w.error());
+    co_return reconcile_result::terminal(core::error{core::errc::invalid_argument, message});
+}
+
+// Deletion: Delete removes the data; Retain keeps volumes and credentials, detached from the
+// Database so garbage collection leaves them alone, and says what it kept.
+awaitable<reconcile_result>
+clean_up(const runtime::reconcile_context& ctx, const resources& rs, const runtime::object& db) {
+    auto spec = parse_spec(db.body);
+    bool delete_data = spec && spec->deletion == deletion_policy::delete_volumes;
+    const auto& ns = db.meta.namespace_;
+    std::vector<std::pair<const api::resource*, std::string>> keep_or_delete;
+    keep_or_delete.emplace_back(&rs.secrets, secret_name(db.meta));
+    keep_or_delete.emplace_back(&rs.pvcs, backup_name(db.meta));
+    if (const runtime::store* pvcs = ctx.cache(rs.pvcs))
+        for (const auto& pvc : pvcs->list_namespace(ns)) {
+            auto it = pvc->meta.labels.find("app.kubernetes.io/instance");
+            if (it != pvc->meta.labels.end() && it->second == db.meta.name &&
+                pvc->meta.name != backup_name(db.meta))
+                keep_or_delete.emplace_back(&rs.pvcs, pvc->meta.name);
+        }
+
+    std::string kept;
+    for (const auto& [r, name] : keep_or_delete) {
+        if (delete_data) {
+            api::delete_options background;
+            auto removed = co_await ctx.client().remove(*r, ns, name, background);
+            if (!removed && removed.error().code != api::errc::not_found)
+                co_return reconcile_result::from_error(removed.error());
+            continue;
+        }
+        auto current = cached(ctx, *r, ns, name);
+        if (!current && r == &rs.secrets) {
+            auto fetched = co_await ctx.client().get(*r, ns, name);
+            if (!fetched && fetched.error().code == api::errc::not_found)
+                continue;
+        } else if (!current) {
+            continue;
+        }
+        bool owned =
+            current && current->meta.controller_ref() && current->meta.controller_ref()->uid == db.meta.uid;
+        if (owned || !current) {
+            api::patch_options no_options;
+            auto detached = co_await ctx.client().patch(
+                *r, ns, name, api::patch_type::merge, R"({"metadata":{"ownerReferences":null}})", no_options);
+            if (!detached && detached.error().code != api::errc::not_found)
+                co_return reconcile_result::from_error(detached.error());
+        }
+        kept += (kept.empty() ? "" : ", ") + r->kind + " " + name;
+    }
+    const std::string fin(finalizer);
+    ctx.record(runtime::event_type::normal,
+               delete_data ? "DeletedData" : "Retained",
+               delete_data ? "deletionPolicy Delete: removed volumes and credentials"
+                           : "deletionPolicy Retain: kept " + (kept.empty() ? std::string("nothing") : kept));
+    if (auto r = co_await runtime::remove_finalizer(ctx.client(), rs.databases, db.meta, fin); !r)
+        co_return reconcile_result::from_error(r.error());
+    co_return reconcile_result::done();
+}
+
+awaitable<reconcile_result> reconcile(std::shared_ptr<const resources> rs, runtime::reconcile_context ctx) {
+    auto db = ctx.get();
+    if (!db)
+        co_return reconcile_result::done();
+
+    const std::string fin(finalizer); // named: see core/asio.hpp on g++ 12
+    switch (runtime::decide_finalizer(db->meta, finalizer)) {
+    case runtime::finalizer_step::released:
+        co_return reconcile_result::done();
+    case runtime::finalizer_step::cleanup:
+        co_return co_await clean_up(ctx, *rs, *db);
+    case runtime::finalizer_step::add:
+        if (auto r = co_await runtime::ensure_finalizer(ctx.client(), rs->databases, db->meta, fin); !r)
+            co_return reconcile_result::from_error(r.error());
+        break;
+    case runtime::finalizer_step::proceed:
+        break;
+    }
+
+    status_input in;
+    in.observed = observe(ctx, *rs, *db);
+    auto spec = parse_spec(db->body);
+    if (!spec) {
+        in.error = reconcile_error{error_kind::invalid_spec, spec.error().message};
+        co_return co_await refuse(ctx, *rs, *db, std::move(in), "InvalidSpec");
+    }
+    in.spec = *spec;
+    if (auto change = validate_change(*spec, in.observed); !change) {
+        in.error = reconcile_error{error_kind::change_refused, change.error().message};
+        co_return co_await refuse(ctx, *rs, *db, std::move(in), "InvalidSpec");
+    }
+    if (spec->paused) {
+        if (auto w = co_await write_status(ctx, *rs, *db, std::move(in)); !w)
+            co_return reconcile_result::from_error(w.error());
+        co_return reconcile_result::done();
+    }
+
+    auto password = co_await credentials_password(ctx, *rs, *db);
+    if (!password) {
+        in.error = reconcile_error{error_kind::apply_failed, password.error().message};
+        (void)co_await write_status(ctx, *rs, *db, std::move(in));
+        co_return reconcile_result::from_error(password.error());
+    }
+    auto children = render_children(db->meta, *spec, *password, in.observed, rs->versions());
+    record_changes(ctx, *spec, in.observed);
+    core::error failure;
+    if (auto applied = co_await apply_children(ctx, *rs, children); !applied)
+        failure = applied.error();
+    else if (auto removed = co_await remove_unwanted(ctx, *rs, *db, *spec); !removed)
+        failure = removed.error();
+    if (failure.code) {
+        in.error = reconcile_error{error_kind::apply_failed, failure.message};
+        ctx.record(runtime::event_type::warning, "ApplyFailed", failure.message);
+    }
+    if (auto w = co_await write_status(ctx, *rs, *db, std::move(in)); !w && !failure.code)
+        failure = w.error();
+    co_return failure.code ? reconcile_result::from_error(failure) : reconcile_result::done();
+}
+
+// The first of `versions` the server serves, else the last one (for a clear error later).
+awaitable<api::resource> discover(client::client& c, api::resource r, std::vector<std::string> versions) {
+    auto found = co_await c.discover(r.group, versions, r.plural);
+    if (found) {
+        r.version = found->version;
+        co_return r;
+    }
+    r.version = versions.front();
+    co_return r;
+}
+
+} // namespace
+
+awaitable<core::result<std::shared_ptr<runtime::controller>>> make_controller(manager::controller_env env) {
+    auto rs = std::make_shared<resources>();
+    // (A named vector: g++ 12 miscompiles braced string lists inside co_await expressions.)
+    const std::vector<std::string> newest_first{"v1", "v1beta1"};
+    rs->cronjobs = co_await discover(*env.client, rs->cronjobs, newest_first);
+    rs->pdbs = co_await discover(*env.client, rs->pdbs, newest_first);
+    env.log.info(
+        "discovered API versions",
+        {{"cronjobs", rs->cronjobs.api_version()}, {"poddisruptionbudgets", rs->pdbs.api_version()}});
+
+    // Data claims are the StatefulSet's, backup Jobs the CronJob's: found by their labels.
+    auto by_instance = [](const runtime::object& o) {
+        std::vector<runtime::reconcile_request> out;
+        if (auto it = o.meta.labels.find("app.kubernetes.io/instance"); it != o.meta.labels.end())
+            out.push_back({o.meta.namespace_, it->second});
+        return out;
+    };
+    const runtime::watch_filter ours{"app.kubernetes.io/managed-by=kubecoro", ""};
+    auto children = runtime::keep_paths({{"spec"}, {"data"}, {"status"}});
+    co_return runtime::controller_builder("database", env.client)
+        .for_resource(rs->databases)
+        .owns(rs->secrets, runtime::keep_paths({{"data"}}), ours)
+        .owns(rs->services, runtime::keep_paths({{"spec"}}), ours)
+        .owns(rs->statefulsets, children, ours)
+        .owns(rs->cronjobs, children, ours)
+        .owns(rs->pdbs, runtime::keep_paths({{"spec"}}), ours)
+        .watches(rs->pvcs, by_instance, runtime::keep_paths({{"spec"}, {"status"}}), ours)
+        .watches(rs->jobs, by_instance, runtime::keep_paths({{"status"}}), ours)
+        .reconcile_with([rs](runtime::reconcile_context ctx) { return reconcile(rs, std::move(ctx)); })
+        .namespaces(env.opts.namespaces.empty() ? std::vector<std::string>{""} : env.opts.namespaces)
+        .max_concurrent_reconciles(static_cast<std::size_t>(env.opts.max_concurrent_reconciles))
+        .resync_period(env.opts.resync_period)
+        .shutdown_timeout(env.opts.shutdown_timeout)
+        .logger(env.log)
+        .metrics(env.metrics)
+        .build();
+}
+
+} // namespace kubecoro::controllers::database

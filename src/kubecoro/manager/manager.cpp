@@ -1,0 +1,273 @@
+#include <kubecoro/config/cluster_config.hpp>
+#include <kubecoro/core/backoff.hpp>
+#include <kubecoro/core/errc.hpp>
+#include <kubecoro/leader/elector.hpp>
+#include <kubecoro/manager/manager.hpp>
+#include <kubecoro/net/errc.hpp>
+#include <kubecoro/net/http_server.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <optional>
+#include <variant>
+
+namespace kubecoro::manager {
+namespace {
+
+using namespace awaitable_operators;
+using namespace std::chrono_literals;
+
+// What /readyz reports: connected, and either a standby or a leader whose caches are synced.
+struct readiness {
+    bool api_reachable = false;
+    bool leading = false;
+    std::vector<std::shared_ptr<runtime::controller>> controllers;
+
+    bool ready() const {
+        if (!api_reachable)
+            return false;
+        if (!leading)
+            return true; // a standby is ready to take over
+        for (const auto& c : controllers)
+            if (!c->synced())
+                return false;
+        return !controllers.empty();
+    }
+};
+
+// Failures that waiting will not mend: the server rejects who we are, or TLS cannot be trusted.
+bool is_fatal_at_startup(const core::error& e) {
+    return e.http_status == 401 || e.http_status == 403 || e.code == net::errc::tls_handshake ||
+           e.code == net::errc::tls_config || e.code == net::errc::bad_address;
+}
+
+// Asks for /version until the API server answers; backs off while it is unreachable.
+awaitable<core::result<void>> wait_for_api_server(std::shared_ptr<client::client> c, log::logger log) {
+    core::backoff backoff(core::watcher_backoff);
+    for (;;) {
+        http::request version_request{"GET", "/version", {}, {}}; // named: see the note in core/asio.hpp
+        auto r = co_await c->send(std::move(version_request));
+        if (r) {
+            auto v = json::parse(r->body);
+            std::string version = v ? v->at("gitVersion") ? v->at("gitVersion")->string_or("") : "" : "";
+            log.info("connected to the API server", {{"server", c->config().server}, {"version", version}});
+            co_return core::result<void>{};
+        }
+        if (is_fatal_at_startup(r.error()))
+            co_return core::fail(r.error());
+        auto delay = backoff.next(std::chrono::steady_clock::now());
+        log.warn("API server not reachable yet; retrying",
+                 {{"server", c->config().server}, {"error", r.error()}, {"retry_in", delay}});
+        if (!co_await sleep_for(delay))
+            co_return core::fail(core::errc::cancelled, "cancelled");
+    }
+}
+
+awaitable<int> wait_for_signal(asio::signal_set& signals) {
+    auto [ec, signo] = co_await signals.async_wait(use_tuple);
+    co_return ec ? 0 : signo;
+}
+
+// Runs every controller at once; returns when all have returned.
+awaitable<void> run_all(std::vector<std::shared_ptr<runtime::controller>> controllers, std::size_t i = 0) {
+    if (i >= controllers.size())
+        co_return;
+    if (i + 1 == controllers.size())
+        co_return co_await controllers[i]->run();
+    auto c = controllers[i];
+    co_await (c->run() && run_all(controllers, i + 1));
+}
+
+std::string leader_namespace(const options& opts, const config::cluster_config& cfg) {
+    if (!opts.leader_election_namespace.empty())
+        return opts.leader_election_namespace;
+    if (const char* ns = std::getenv("POD_NAMESPACE"); ns && *ns)
+        return ns;
+    return cfg.namespace_.empty() ? "default" : cfg.namespace_;
+}
+
+// Serves /healthz, /readyz and /metrics; both servers may share one address.
+core::result<std::vector<std::shared_ptr<net::http_server>>> start_endpoints(asio::any_io_executor ex,
+                                                                             const options& opts,
+                                                                             readiness& ready,
+                                                                             metrics::registry& registry) {
+    const bool shared = opts.health_probe_bind_address == opts.metrics_bind_address;
+    auto health = [&ready, &registry, shared](std::string_view path) -> net::http_reply {
+        if (path == "/healthz" || path == "/livez")
+            return {200, "text/plain; charset=utf-8", "ok\n", {}};
+        if (path == "/readyz")
+            return ready.ready() ? net::http_reply{200, "text/plain; charset=utf-8", "ok\n", {}}
+                                 : net::http_reply{503, "text/plain; charset=utf-8", "not ready\n", {}};
+        if (shared && path == "/metrics")
+            return {200, std::string(metrics::content_type), registry.render(), {}};
+        return {404, "text/plain; charset=utf-8", "not found\n", {}};
+    };
+    auto metrics_handler = [&registry](std::string_view path) -> net::http_reply {
+        if (path == "/metrics")
+            return {200, std::string(metrics::content_type), registry.render(), {}};
+        return {404, "text/plain; charset=utf-8", "not found\n", {}};
+    };
+    std::vector<std::shared_ptr<net::http_server>> servers;
+    auto h = net::http_server::create(ex, {opts.health_probe_bind_address}, net::sync_handler(health));
+    if (!h)
+        return core::fail(h.error());
+    servers.push_back(*h);
+    if (!shared) {
+        auto m =
+            net::http_server::create(ex, {opts.metrics_bind_address}, net::sync_handler(metrics_handler));
+        if (!m)
+            return core::fail(m.error());
+        servers.push_back(*m);
+    }
+    return servers;
+}
+
+awaitable<int> operate(options opts, std::map<std::string, controller_factory> factories, log::logger log) {
+    auto ex = co_await asio::this_coro::executor;
+
+    auto cfg = config::load({opts.kubeconfig, opts.context});
+    if (!cfg) {
+        log.error("cannot load the cluster configuration", {{"error", cfg.error()}});
+        co_return 1;
+    }
+    log.info("cluster configuration loaded", {{"origin", cfg->origin}, {"server", cfg->server}});
+
+    metrics::registry registry(metrics::process_metrics::on);
+    auto& requests =
+        registry.add_counter_family("rest_client_requests_total",
+                                    "Number of HTTP requests, partitioned by status code and method.",
+                                    {"code", "method"});
+    client::client_options copts;
+    copts.qps = opts.kube_api_qps;
+    copts.burst = opts.kube_api_burst;
+    copts.on_request = [&requests](std::string_view method, int code) {
+        requests.with({code ? std::to_string(code) : std::string("<error>"), std::string(method)}).inc();
+    };
+    auto client = client::client::create(ex, *cfg, copts);
+    if (!client) {
+        log.error("cannot set up the API client", {{"error", client.error()}});
+        co_return 1;
+    }
+
+    readiness ready;
+    auto servers = start_endpoints(ex, opts, ready, registry);
+    if (!servers) {
+        log.error("cannot serve the health and metrics endpoints", {{"error", servers.error()}});
+        co_return 1;
+    }
+    for (auto& s : *servers) {
+        if (!s->enabled())
+            continue;
+        log.info("serving", {{"address", s->local_endpoint().to_string()}});
+        asio::co_spawn(ex, s->run(), [log](std::exception_ptr e, core::result<void> r) {
+            if (e || !r)
+                log.error("an HTTP endpoint stopped",
+                          {{"error", r ? std::string("exception") : r.error().message}});
+        });
+    }
+    auto stop_servers = [&servers] {
+        for (auto& s : *servers)
+            s->stop();
+    };
+
+    asio::signal_set signals(ex, SIGINT, SIGTERM);
+    auto up = co_await (wait_for_api_server(*client, log) || wait_for_signal(signals));
+    if (up.index() == 1) {
+        log.info("signal received before start; exiting");
+        stop_servers();
+        co_return 0;
+    }
+    if (auto& r = std::get<0>(up); !r) {
+        log.error("the API server refuses us", {{"error", r.error()}});
+        stop_servers();
+        co_return 1;
+    }
+    ready.api_reachable = true;
+
+    std::unique_ptr<leader::elector> elector;
+    if (opts.leader_elect) {
+        leader::elector_config lcfg;
+        lcfg.namespace_ = leader_namespace(opts, *cfg);
+        lcfg.name = opts.leader_election_id;
+        auto made = leader::elector::create(*client, lcfg, log.named("leader"));
+        if (!made) {
+            log.error("cannot set up leader election", {{"error", made.error()}});
+            stop_servers();
+            co_return 1;
+        }
+        elector = std::move(*made);
+        log.info("waiting to become leader",
+                 {{"lease", lcfg.namespace_ + "/" + lcfg.name}, {"identity", elector->identity()}});
+        auto won = co_await (elector->acquire() || wait_for_signal(signals));
+        if (won.index() == 1 || !std::get<0>(won)) {
+            stop_servers();
+            co_return won.index() == 1 ? 0 : 1;
+        }
+    }
+    ready.leading = true;
+
+    for (const auto& name : opts.controllers) {
+        controller_env env{*client, opts, log.named(name), registry};
+        auto built = co_await factories.at(name)(env);
+        if (!built) {
+            log.error("cannot start controller", {{"controller", name}, {"error", built.error()}});
+            stop_servers();
+            co_return 1;
+        }
+        ready.controllers.push_back(*built);
+    }
+    log.info("starting controllers", {{"count", ready.controllers.size()}});
+
+    int code = 0;
+    if (elector) {
+        auto ended = co_await (run_all(ready.controllers) || wait_for_signal(signals) || elector->hold());
+        if (ended.index() == 2) {
+            log.error("lost leadership; exiting", {{"error", std::get<2>(ended).error()}});
+            stop_servers();
+            co_return 1;
+        }
+        code = ended.index() == 1 ? 0 : 1;
+        co_await elector->release();
+    } else {
+        auto ended = co_await (run_all(ready.controllers) || wait_for_signal(signals));
+        code = ended.index() == 1 ? 0 : 1;
+    }
+    if (code != 0)
+        log.error("controllers stopped unexpectedly");
+    else
+        log.info("shut down cleanly");
+    stop_servers();
+    co_return code;
+}
+
+} // namespace
+
+int run(const options& opts, const std::map<std::string, controller_factory>& factories) {
+    log::logger_config lcfg;
+    lcfg.min_level = *log::parse_level(opts.log_level);
+    lcfg.format = opts.log_format == log_encoding::json   ? log::format::json
+                  : opts.log_format == log_encoding::text ? log::format::text
+                                                          : log::default_format();
+    log::logger log(lcfg);
+    log::set_default_logger(log);
+
+    asio::io_context io(1);
+    int exit_code = 1;
+    asio::co_spawn(io, operate(opts, factories, log), [&](std::exception_ptr e, int code) {
+        exit_code = code;
+        if (e) {
+            exit_code = 1;
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+                log.error("fatal error", {{"error", ex.what()}});
+            }
+        }
+        io.stop(); // no task outlives the operator: pooled connections and timers end with it
+    });
+    io.run();
+    return exit_code;
+}
+
+} // namespace kubecoro::manager
