@@ -1,0 +1,95 @@
+# Shared helpers for the end-to-end tests (sourced). Needs KUBECONFIG (with-controlplane.sh sets it).
+# Each check prints one line starting with PASS or FAIL; run.sh counts them.
+set -uo pipefail
+
+E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+KUBECORO_BIN=${KUBECORO_BIN:-$E2E_ROOT/build/kubecoro}
+E2E_LOGS=${E2E_LOGS:-$(mktemp -d /tmp/kubecoro-e2e-logs.XXXXXX)}
+E2E_FAILED=0
+declare -A E2E_PIDS=()
+
+pass() { echo "PASS $*"; }
+fail() { echo "FAIL $*"; E2E_FAILED=1; }
+# check NAME CMD...: PASS when CMD succeeds.
+check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
+
+# wait_until SECONDS CMD...: polls CMD every 0.2 s until it succeeds; fails after SECONDS.
+wait_until() {
+  local deadline=$((SECONDS + $1)); shift
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS >= deadline)) && return 1
+    sleep 0.2
+  done
+}
+
+# expect_eventually NAME SECONDS CMD...: one check that waits for a condition.
+expect_eventually() {
+  local name=$1 secs=$2; shift 2
+  if wait_until "$secs" "$@"; then pass "$name"; else fail "$name (not within ${secs}s: $*)"; fi
+}
+
+# jsonpath_is EXPECTED KUBECTL-GET-ARGS... : the jsonpath output equals EXPECTED.
+# Usage: jsonpath_is "Ready" get db/x -n ns -o jsonpath='{.status.phase}'
+jsonpath_is() { local want=$1; shift; [[ "$(kubectl "$@" 2>/dev/null)" == "$want" ]]; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# start_operator NAME [FLAGS...]: runs kubecoro in the background with its own probe and metrics
+# ports (exported as <NAME>_HEALTH and <NAME>_METRICS), logging to $E2E_LOGS/NAME.log.
+start_operator() {
+  local name=$1; shift
+  local health metrics
+  health=$(free_port); metrics=$(free_port)
+  printf -v "${name}_HEALTH" '%s' "$health"; printf -v "${name}_METRICS" '%s' "$metrics"
+  export "${name}_HEALTH" "${name}_METRICS"
+  "$KUBECORO_BIN" --log-format=json --log-level=debug \
+    --health-probe-bind-address="127.0.0.1:$health" --metrics-bind-address="127.0.0.1:$metrics" \
+    "$@" >>"$E2E_LOGS/$name.log" 2>&1 &
+  E2E_PIDS[$name]=$!
+  wait_until 30 curl -fsS "http://127.0.0.1:$health/readyz"
+}
+
+# stop_operator NAME [SIGNAL]: signals the operator and waits; returns its exit status.
+stop_operator() {
+  local name=$1 sig=${2:-TERM} pid=${E2E_PIDS[$1]:-}
+  [[ -n "$pid" ]] || return 0
+  kill "-$sig" "$pid" 2>/dev/null
+  local rc=0; wait "$pid" || rc=$?
+  unset "E2E_PIDS[$name]"
+  return $rc
+}
+
+stop_all_operators() { local n; for n in "${!E2E_PIDS[@]}"; do stop_operator "$n" KILL; done; }
+
+# metric NAME PORT FILTER: the sum of the samples of a metric whose labels contain FILTER.
+metric() {
+  curl -fsS "http://127.0.0.1:$2/metrics" | awk -v m="$1" -v f="${3:-}" \
+    '$1 ~ "^"m"({|$)" && index($1, f) { s += $NF } END { printf "%d\n", s }'
+}
+
+# new_namespace PREFIX: creates a namespace with a unique name and prints it.
+new_namespace() {
+  local ns; ns="$1-$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  kubectl create namespace "$ns" >/dev/null && echo "$ns"
+}
+
+# make_pods_ready NS SELECTOR: there is no kubelet; write what one would: phase Running and
+# condition Ready=True on every pod matching SELECTOR.
+make_pods_ready() {
+  local ns=$1 selector=$2 pod now
+  now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  for pod in $(kubectl get pods -n "$ns" -l "$selector" -o name); do
+    kubectl patch -n "$ns" "$pod" --subresource=status --type=merge -p "{\"status\":{\"phase\":\"Running\",
+      \"conditions\":[{\"type\":\"Ready\",\"status\":\"True\",\"lastTransitionTime\":\"$now\"},
+                      {\"type\":\"ContainersReady\",\"status\":\"True\",\"lastTransitionTime\":\"$now\"}]}}" >/dev/null
+  done
+}
+
+e2e_cleanup() { stop_all_operators; }
+trap e2e_cleanup EXIT
+
+# Installs the CRDs once (idempotent).
+install_crds() {
+  kubectl apply -f "$E2E_ROOT/manifests/crds/" >/dev/null &&
+    kubectl wait --for=condition=Established crd/databases.kubecoro.dev crd/helloworlds.kubecoro.dev --timeout=60s >/dev/null
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every end-to-end test file (test/e2e/*_test.sh) against the cluster in $KUBECONFIG
+# (normally started by test/controlplane/with-controlplane.sh). Each prints PASS/FAIL lines.
+#   KUBECORO_E2E_ONLY="helloworld database"  run only these files
+set -uo pipefail
+cd "$(dirname "$0")"
+export E2E_LOGS=${E2E_LOGS:-$(mktemp -d /tmp/kubecoro-e2e-logs.XXXXXX)}
+rc=0
+for t in *_test.sh; do
+  name=${t%_test.sh}
+  if [[ -n "${KUBECORO_E2E_ONLY:-}" && " $KUBECORO_E2E_ONLY " != *" $name "* ]]; then continue; fi
+  echo "---- e2e: $name"
+  bash "$t" || { rc=1; echo "FAIL $name (exit status)"; }
+done
+# No Secret data or token in any operator log of the whole run.
+if [[ -s "$E2E_LOGS/secrets.txt" ]]; then
+  leaked=$(grep -rlFf "$E2E_LOGS/secrets.txt" "$E2E_LOGS"/*.log 2>/dev/null || true)
+  if [[ -z "$leaked" ]]; then echo "PASS no password or token in operator logs"; else echo "FAIL secrets in logs: $leaked"; rc=1; fi
+fi
+echo "e2e logs: $E2E_LOGS"
+exit $rc
