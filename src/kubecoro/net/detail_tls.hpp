@@ -1,0 +1,16 @@
+// Internal to net: the OpenSSL context behind net::tls_context.
+#pragma once
+
+#include <kubecoro/net/tls.hpp>
+
+#include <asio/ssl.hpp>
+
+namespace kubecoro::net {
+
+struct tls_context::impl {
+    tls_config config;
+    // Streams take a non-const context; its settings are not changed after create().
+    mutable asio::ssl::context ctx{asio::ssl::context::tls_client};
+};
+
+} // namespace kubecoro::net
