@@ -1,0 +1,46 @@
+// What the runtime caches of a watched object: its metadata as an owned struct and a projection
+// of the rest. Objects are immutable once made and shared between the store, events and
+// reconcilers.
+#pragma once
+
+#include <kubecoro/api/object_meta.hpp>
+#include <kubecoro/json/value.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kubecoro::runtime {
+
+struct object {
+    api::object_meta meta;
+    // The projected object without "metadata" (read it from `meta`): for primaries usually the
+    // whole object, for children the few fields their owner reads.
+    json::value body;
+};
+
+using object_ptr = std::shared_ptr<const object>;
+
+// Decides what of a decoded object (already without "metadata") is kept in memory.
+using projection = std::function<json::value(json::value)>;
+
+// Keeps everything (primaries).
+projection keep_all();
+// Keeps apiVersion, kind and the listed paths, e.g. {{"status", "readyReplicas"}, {"spec", "replicas"}}
+// (owned children: metadata plus what the owner reads).
+projection keep_paths(std::vector<std::vector<std::string>> paths);
+// Keeps apiVersion and kind only.
+projection keep_metadata();
+
+// Splits a decoded object into meta and the projected body.
+object_ptr make_object(json::value decoded, const projection& project);
+
+// "namespace/name", or "name" for cluster-scoped objects (client-go's MetaNamespaceKeyFunc).
+std::string object_key(std::string_view ns, std::string_view name);
+inline std::string object_key(const api::object_meta& meta) {
+    return object_key(meta.namespace_, meta.name);
+}
+
+} // namespace kubecoro::runtime

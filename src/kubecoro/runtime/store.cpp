@@ -1,0 +1,118 @@
+#include <kubecoro/runtime/store.hpp>
+
+namespace kubecoro::runtime {
+
+namespace {
+
+const std::string* owner_uid(const object& o) {
+    const api::owner_reference* ref = o.meta.controller_ref();
+    return ref && !ref->uid.empty() ? &ref->uid : nullptr;
+}
+
+} // namespace
+
+object_ptr store::get(std::string_view key) const {
+    auto it = objects_.find(key);
+    return it == objects_.end() ? nullptr : it->second;
+}
+
+object_ptr store::get(std::string_view ns, std::string_view name) const {
+    return get(object_key(ns, name));
+}
+
+std::vector<object_ptr> store::list() const {
+    std::vector<object_ptr> out;
+    out.reserve(objects_.size());
+    for (const auto& [key, o] : objects_)
+        out.push_back(o);
+    return out;
+}
+
+std::vector<object_ptr> store::list_namespace(std::string_view ns) const {
+    std::vector<object_ptr> out;
+    for (const auto& [key, o] : objects_)
+        if (o->meta.namespace_ == ns)
+            out.push_back(o);
+    return out;
+}
+
+std::vector<object_ptr> store::owned_by(std::string_view uid) const {
+    std::vector<object_ptr> out;
+    auto it = by_owner_.find(uid);
+    if (it == by_owner_.end())
+        return out;
+    for (const std::string& key : it->second)
+        if (object_ptr o = get(key))
+            out.push_back(std::move(o));
+    return out;
+}
+
+void store::index(const std::string& key, const object& o) {
+    if (const std::string* uid = owner_uid(o))
+        by_owner_[*uid].insert(key);
+}
+
+void store::unindex(const std::string& key, const object& o) {
+    const std::string* uid = owner_uid(o);
+    if (!uid)
+        return;
+    auto it = by_owner_.find(*uid);
+    if (it == by_owner_.end())
+        return;
+    it->second.erase(key);
+    if (it->second.empty())
+        by_owner_.erase(it);
+}
+
+object_ptr store::upsert(object_ptr o) {
+    std::string key = object_key(o->meta);
+    object_ptr old;
+    auto it = objects_.find(key);
+    if (it != objects_.end()) {
+        unindex(key, *it->second);
+        old = std::exchange(it->second, o);
+    } else {
+        objects_.emplace(key, o);
+    }
+    index(key, *o);
+    return old;
+}
+
+object_ptr store::erase(std::string_view key) {
+    auto it = objects_.find(key);
+    if (it == objects_.end())
+        return nullptr;
+    object_ptr old = std::move(it->second);
+    unindex(it->first, *old);
+    objects_.erase(it);
+    return old;
+}
+
+store_diff store::replace_all(std::vector<object_ptr> objects, std::string_view scope_ns) {
+    auto in_scope = [&](const object& o) { return scope_ns.empty() || o.meta.namespace_ == scope_ns; };
+    store_diff diff;
+    std::map<std::string, object_ptr, std::less<>> next;
+    for (object_ptr& o : objects) {
+        std::string key = object_key(o->meta);
+        if (object_ptr old = get(key)) {
+            if (old->meta.resource_version != o->meta.resource_version)
+                diff.changed.push_back({o, old});
+        } else {
+            diff.added.push_back(o);
+        }
+        next.insert_or_assign(std::move(key), std::move(o));
+    }
+    for (const auto& [key, o] : objects_) {
+        if (!in_scope(*o))
+            next.emplace(key, o);
+        else if (!next.count(key))
+            diff.removed.push_back(o);
+    }
+    objects_ = std::move(next);
+    by_owner_.clear();
+    for (const auto& [key, o] : objects_)
+        index(key, *o);
+    return diff;
+}
+
+} // namespace kubecoro::runtime

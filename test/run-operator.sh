@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Runs kubecoro the way a developer does: builds it, starts a local control plane (etcd,
+# kube-apiserver and kube-controller-manager v1.20.2 on 127.0.0.1) unless a cluster is given,
+# installs the CRDs and RBAC, runs the operator with its own ServiceAccount's token (exactly the
+# RBAC in manifests/), applies manifests/samples/ and shows them converge. Ctrl-C stops it all.
+#   KUBECORO_USE_EXISTING_CLUSTER=1 KUBECONFIG=...  use that cluster (runs as your kubeconfig user)
+#   KUBECORO_DEMO_SECONDS=N                         stop by itself after N seconds (for tests)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+if [[ "${1:-}" != "--inside" ]]; then
+  bash test/install-deps.sh
+  [[ -d build-run ]] || meson setup build-run --wrap-mode=nodownload --buildtype=release -Dtests=false >/dev/null
+  ninja -C build-run kubecoro
+  if [[ "${KUBECORO_USE_EXISTING_CLUSTER:-}" != 1 ]]; then
+    bash test/controlplane/build.sh
+  fi
+  exec bash test/controlplane/with-controlplane.sh bash "$0" --inside
+fi
+
+ns=kubecoro-system
+echo "== installing CRDs, namespace and RBAC"
+kubectl apply -f manifests/crds/ -f manifests/namespace.yaml -f manifests/serviceaccount.yaml -f manifests/rbac.yaml >/dev/null
+kubectl wait --for=condition=Established crd/databases.kubecoro.dev crd/helloworlds.kubecoro.dev --timeout=60s >/dev/null
+
+operator_kubeconfig=$KUBECONFIG
+local_cluster=0
+if [[ -n "${KUBECORO_CONTROLPLANE_DIR:-}" ]]; then
+  local_cluster=1
+  operator_kubeconfig=$KUBECORO_CONTROLPLANE_DIR/operator.kubeconfig
+  bash test/controlplane/sa-kubeconfig.sh "$ns" kubecoro "$operator_kubeconfig" >/dev/null
+fi
+
+log=$(mktemp /tmp/kubecoro-run.XXXXXX.log)
+echo "== starting kubecoro (log: $log)"
+POD_NAMESPACE=$ns "$root/build-run/kubecoro" --kubeconfig="$operator_kubeconfig" --leader-elect \
+  --leader-election-namespace="$ns" --health-probe-bind-address=127.0.0.1:0 --metrics-bind-address=0 \
+  --log-format=text >"$log" 2>&1 &
+operator=$!
+stop() {
+  kill -TERM "$operator" 2>/dev/null && wait "$operator" 2>/dev/null || true
+  echo "== kubecoro stopped; its log: $log"
+}
+trap stop EXIT
+trap 'exit 130' INT TERM
+
+echo "== applying manifests/samples/"
+kubectl apply -f manifests/samples/
+
+deadline=$((SECONDS + ${KUBECORO_DEMO_SECONDS:-1000000000}))
+while ((SECONDS < deadline)); do
+  if ! kill -0 "$operator" 2>/dev/null; then echo "kubecoro exited; see $log"; exit 1; fi
+  if ((local_cluster)); then
+    # No kubelet here: mark the database pods ready as a kubelet would, so status shows Ready.
+    now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+    for pod in $(kubectl get pods -A -l app.kubernetes.io/managed-by=kubecoro,app.kubernetes.io/component=database \
+                   -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name}{"\n"}{end}'); do
+      kubectl patch pod -n "${pod%%/*}" "${pod##*/}" --subresource=status --type=merge -p "{\"status\":{\"phase\":\"Running\",
+        \"conditions\":[{\"type\":\"Ready\",\"status\":\"True\",\"lastTransitionTime\":\"$now\"}]}}" >/dev/null 2>&1 || true
+    done
+  fi
+  clear 2>/dev/null || true
+  date
+  kubectl get databases,helloworlds -A -o wide
+  if [[ -n "${KUBECORO_DEMO_SECONDS:-}" ]] &&
+     [[ -z "$(kubectl get databases -A -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | grep -v '^Ready$')" ]]; then
+    echo "== every Database is Ready"
+    exit 0
+  fi
+  sleep 2
+done

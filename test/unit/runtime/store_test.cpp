@@ -1,0 +1,192 @@
+#include "rtcore_helpers.hpp"
+#include <kubecoro/runtime/reflector.hpp>
+#include <kubecoro/runtime/store.hpp>
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+using namespace kubecoro;
+using namespace kubecoro::runtime;
+using runtime::test::make;
+
+namespace {
+
+std::vector<std::string> keys(const std::vector<object_ptr>& objects) {
+    std::vector<std::string> out;
+    for (const auto& o : objects)
+        out.push_back(object_key(o->meta));
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("object keys are namespace/name, or name when cluster-scoped") {
+    CHECK(object_key("ns", "a") == "ns/a");
+    CHECK(object_key("", "node-1") == "node-1");
+}
+
+TEST_CASE("store: upsert, get, erase") {
+    store s;
+    CHECK(s.upsert(make({.name = "a"})) == nullptr);
+    auto a2 = make({.name = "a", .rv = "2"});
+    auto old = s.upsert(a2);
+    REQUIRE(old);
+    CHECK(old->meta.resource_version == "1");
+    CHECK(s.get("default", "a") == a2);
+    CHECK(s.get("default/a") == a2);
+    CHECK(s.get("other/a") == nullptr);
+    CHECK(s.size() == 1);
+    CHECK(s.erase("default/a") == a2);
+    CHECK(s.erase("default/a") == nullptr);
+    CHECK(s.size() == 0);
+}
+
+TEST_CASE("store: list by namespace") {
+    store s;
+    s.upsert(make({.ns = "x", .name = "a"}));
+    s.upsert(make({.ns = "y", .name = "b"}));
+    s.upsert(make({.ns = "x", .name = "c"}));
+    CHECK(keys(s.list()) == std::vector<std::string>{"x/a", "x/c", "y/b"});
+    CHECK(keys(s.list_namespace("x")) == std::vector<std::string>{"x/a", "x/c"});
+    CHECK(s.list_namespace("z").empty());
+}
+
+TEST_CASE("store: the owner index follows the controller ownerReference") {
+    store s;
+    s.upsert(make({.name = "c1", .owner_uid = "o1"}));
+    s.upsert(make({.name = "c2", .owner_uid = "o1"}));
+    s.upsert(make({.name = "c3", .owner_uid = "o2"}));
+    s.upsert(make({.name = "free"}));
+    CHECK(keys(s.owned_by("o1")) == std::vector<std::string>{"default/c1", "default/c2"});
+    CHECK(keys(s.owned_by("o2")) == std::vector<std::string>{"default/c3"});
+    CHECK(s.owned_by("nobody").empty());
+
+    SUBCASE("a child handed to another owner moves in the index") {
+        s.upsert(make({.name = "c2", .rv = "2", .owner_uid = "o2"}));
+        CHECK(keys(s.owned_by("o1")) == std::vector<std::string>{"default/c1"});
+        CHECK(keys(s.owned_by("o2")) == std::vector<std::string>{"default/c2", "default/c3"});
+    }
+    SUBCASE("erasing removes it from the index") {
+        s.erase("default/c1");
+        CHECK(keys(s.owned_by("o1")) == std::vector<std::string>{"default/c2"});
+    }
+    SUBCASE("a non-controller ownerReference is not indexed") {
+        auto o = make({.name = "weak", .owner_uid = "o3"});
+        auto copy = std::make_shared<object>(*o);
+        copy->meta.owner_references[0].controller = false;
+        s.upsert(copy);
+        CHECK(s.owned_by("o3").empty());
+    }
+}
+
+TEST_CASE("store: replace_all swaps in one step and reports the diff") {
+    store s;
+    auto keep = make({.name = "keep", .rv = "1"});
+    s.upsert(keep);
+    s.upsert(make({.name = "change", .rv = "1", .owner_uid = "o1"}));
+    s.upsert(make({.name = "gone", .rv = "1", .owner_uid = "o1"}));
+
+    auto changed = make({.name = "change", .rv = "5", .owner_uid = "o2"});
+    auto added = make({.name = "new", .rv = "6", .owner_uid = "o1"});
+    store_diff diff = s.replace_all({make({.name = "keep", .rv = "1"}), changed, added});
+
+    CHECK(keys(diff.added) == std::vector<std::string>{"default/new"});
+    REQUIRE(diff.changed.size() == 1);
+    CHECK(diff.changed[0].object == changed);
+    CHECK(diff.changed[0].old->meta.resource_version == "1");
+    CHECK(keys(diff.removed) == std::vector<std::string>{"default/gone"});
+    CHECK(keys(s.list()) == std::vector<std::string>{"default/change", "default/keep", "default/new"});
+    // The index is rebuilt from the new contents.
+    CHECK(keys(s.owned_by("o1")) == std::vector<std::string>{"default/new"});
+    CHECK(keys(s.owned_by("o2")) == std::vector<std::string>{"default/change"});
+
+    SUBCASE("an identical relist reports nothing") {
+        CHECK(s.replace_all(s.list()).empty());
+    }
+}
+
+TEST_CASE("store: replace_all of one namespace keeps the others") {
+    store s;
+    s.upsert(make({.ns = "x", .name = "a"}));
+    s.upsert(make({.ns = "y", .name = "b"}));
+    store_diff diff = s.replace_all({make({.ns = "x", .name = "c"})}, "x");
+    CHECK(keys(diff.added) == std::vector<std::string>{"x/c"});
+    CHECK(keys(diff.removed) == std::vector<std::string>{"x/a"});
+    CHECK(keys(s.list()) == std::vector<std::string>{"x/c", "y/b"});
+}
+
+TEST_CASE("reflector: lists and watch events update the store and report changes") {
+    auto cache = std::make_shared<store>();
+    std::vector<watcher_event> seen;
+    reflector r(cache, [&](const watcher_event& e) { seen.push_back(e); });
+
+    r.replace({make({.name = "a"}), make({.name = "b"})}, "");
+    REQUIRE(seen.size() == 2);
+    CHECK(seen[0].kind == watcher_event::type::applied);
+    CHECK(seen[0].old == nullptr);
+
+    seen.clear();
+    auto a2 = make({.name = "a", .rv = "2"});
+    r.apply(json::event_type::modified, a2);
+    REQUIRE(seen.size() == 1);
+    CHECK(seen[0].object == a2);
+    REQUIRE(seen[0].old);
+    CHECK(seen[0].old->meta.resource_version == "1");
+
+    SUBCASE("a replayed version is not reported again") {
+        seen.clear();
+        r.apply(json::event_type::modified, make({.name = "a", .rv = "2"}));
+        CHECK(seen.empty());
+    }
+    SUBCASE("deleted reports the last state and empties the store") {
+        seen.clear();
+        r.apply(json::event_type::deleted, make({.name = "b", .rv = "3"}));
+        REQUIRE(seen.size() == 1);
+        CHECK(seen[0].kind == watcher_event::type::deleted);
+        CHECK(seen[0].object->meta.resource_version == "3");
+        CHECK(cache->get("default/b") == nullptr);
+    }
+    SUBCASE("a relist reports what vanished as deleted") {
+        seen.clear();
+        r.replace({a2}, "");
+        REQUIRE(seen.size() == 1);
+        CHECK(seen[0].kind == watcher_event::type::deleted);
+        CHECK(seen[0].object->meta.name == "b");
+    }
+}
+
+TEST_CASE("projections keep what the controller reads") {
+    json::value decoded = json::object{
+        {"apiVersion", "apps/v1"},
+        {"kind", "Deployment"},
+        {"metadata", json::object{{"name", "d"}, {"namespace", "ns"}, {"resourceVersion", "7"}}},
+        {"spec", json::object{{"replicas", 3}, {"template", json::object{{"big", "yes"}}}}},
+        {"status", json::object{{"readyReplicas", 2}, {"conditions", json::array{}}}},
+    };
+    SUBCASE("keep_all drops only metadata, which lives in meta") {
+        object_ptr o = make_object(decoded, keep_all());
+        CHECK(o->meta.name == "d");
+        CHECK(o->meta.namespace_ == "ns");
+        CHECK(o->meta.resource_version == "7");
+        CHECK(o->body.at("metadata") == nullptr);
+        REQUIRE(o->body.at("spec", "template", "big"));
+    }
+    SUBCASE("keep_paths keeps type and the listed fields") {
+        object_ptr o = make_object(
+            decoded, keep_paths({{"spec", "replicas"}, {"status", "readyReplicas"}, {"no", "such"}}));
+        json::value expected = json::object{
+            {"apiVersion", "apps/v1"},
+            {"kind", "Deployment"},
+            {"spec", json::object{{"replicas", 3}}},
+            {"status", json::object{{"readyReplicas", 2}}},
+        };
+        CHECK(o->body == expected);
+    }
+    SUBCASE("keep_metadata keeps only the type") {
+        object_ptr o = make_object(decoded, keep_metadata());
+        CHECK(o->body == json::value(json::object{{"apiVersion", "apps/v1"}, {"kind", "Deployment"}}));
+        CHECK(o->meta.name == "d");
+    }
+}
