@@ -266,6 +266,7 @@ void controller::on_watch_event(std::size_t index, const watcher_event& e) {
     const source& s = sources_.at(index);
     if (e.kind == watcher_event::type::synced) {
         log_.info("cache synced", {{"resource", s.watch->config().resource.plural}});
+        kick();
         return;
     }
     const object& o = *e.object;
@@ -393,7 +394,9 @@ awaitable<void> controller::run() {
 
 void controller::dispatch(detail::task_group& workers) {
     auto now = clock::now();
-    while (!stopping_ && workers.running() < config_.max_concurrent_reconciles) {
+    // Like controller-runtime, no reconcile starts before every cache has its first list: a
+    // reconcile must not mistake a child that is merely not listed yet for a missing one.
+    while (!stopping_ && synced() && workers.running() < config_.max_concurrent_reconciles) {
         std::optional<std::string> key = queue_.pop(now);
         if (!key)
             break;
