@@ -17,5 +17,10 @@ if [[ -s "$E2E_LOGS/secrets.txt" ]]; then
   leaked=$(grep -rlFf "$E2E_LOGS/secrets.txt" "$E2E_LOGS"/*.log 2>/dev/null || true)
   if [[ -z "$leaked" ]]; then echo "PASS no password or token in operator logs"; else echo "FAIL secrets in logs: $leaked"; rc=1; fi
 fi
+# Under the ASan/UBSan build: no sanitizer report in any operator log.
+if ls "$E2E_LOGS"/*.log >/dev/null 2>&1; then
+  reports=$(grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$E2E_LOGS"/*.log || true)
+  if [[ -z "$reports" ]]; then echo "PASS no sanitizer report in operator logs"; else echo "FAIL sanitizer reports in: $reports"; rc=1; fi
+fi
 echo "e2e logs: $E2E_LOGS"
 exit $rc
