@@ -51,7 +51,8 @@ check "helloworld: the schema refuses a non-string message" \
 
 kubectl delete helloworld greeting -n "$ns" >/dev/null
 gone() { ! kubectl get configmap greeting -n "$ns" >/dev/null 2>&1; }
-expect_eventually "helloworld: the ConfigMap goes with its owner (garbage collection)" 30 gone
+# kube-controller-manager's garbage collector learns new CRDs on its periodic discovery (30 s).
+expect_eventually "helloworld: the ConfigMap goes with its owner (garbage collection)" 90 gone
 
 stop_operator hw TERM; rc=$?
 check "helloworld: SIGTERM exits 0 (got $rc)" test "$rc" -eq 0

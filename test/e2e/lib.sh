@@ -93,3 +93,72 @@ install_crds() {
   kubectl apply -f "$E2E_ROOT/manifests/crds/" >/dev/null &&
     kubectl wait --for=condition=Established crd/databases.kubecoro.dev crd/helloworlds.kubecoro.dev --timeout=60s >/dev/null
 }
+
+# ---- runtime and reliability helpers (runtime_test.sh, reliability_test.sh) -------------------
+
+# start_operator_nowait NAME [FLAGS...]: start_operator without waiting for /readyz (for an
+# operator that cannot become ready yet).
+start_operator_nowait() {
+  local name=$1; shift
+  local health metrics
+  health=$(free_port); metrics=$(free_port)
+  printf -v "${name}_HEALTH" '%s' "$health"; printf -v "${name}_METRICS" '%s' "$metrics"
+  export "${name}_HEALTH" "${name}_METRICS"
+  "$KUBECORO_BIN" --log-format=json --log-level=debug \
+    --health-probe-bind-address="127.0.0.1:$health" --metrics-bind-address="127.0.0.1:$metrics" \
+    "$@" >>"$E2E_LOGS/$name.log" 2>&1 &
+  E2E_PIDS[$name]=$!
+}
+
+# operator_alive NAME: its process runs (not exited, not a zombie).
+operator_alive() {
+  local pid=${E2E_PIDS[$1]:-}
+  [[ -n "$pid" && -r /proc/$pid/stat && $(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null) != Z ]]
+}
+
+# probe_code PORT PATH: the HTTP status code of http://127.0.0.1:PORT/PATH (000 when unreachable).
+probe_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 3 "http://127.0.0.1:$1$2"; }
+
+# log_count NAME MSG: how many lines of NAME's log have "msg":"MSG".
+log_count() { grep -cF "\"msg\":\"$2\"" "$E2E_LOGS/$1.log" 2>/dev/null || true; }
+
+# now_s / since_s T0: wall-clock seconds (with decimals) and the seconds elapsed since T0.
+now_s() { echo "$EPOCHREALTIME"; }
+since_s() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
+
+# helloworlds_yaml PREFIX FROM TO MESSAGE: a multi-document file of HelloWorlds PREFIX-FROM..TO
+# whose message is "MESSAGE-<n>".
+helloworlds_yaml() {
+  local i
+  for ((i = $2; i <= $3; i++)); do
+    printf -- '---\napiVersion: kubecoro.dev/v1alpha1\nkind: HelloWorld\nmetadata: {name: %s-%d}\nspec: {message: "%s-%d"}\n' \
+      "$1" "$i" "$4" "$i"
+  done
+}
+
+# hw_unconverged NS: prints one line per HelloWorld of NS not converged yet (its ConfigMap must
+# hold spec.message, Ready=True, observedGeneration = generation) and per ConfigMap owned by a
+# HelloWorld that no longer exists; fails when the API server cannot be read.
+hw_unconverged() {
+  local hws cms
+  hws=$(kubectl get helloworlds -n "$1" -o jsonpath='{range .items[*]}{.metadata.name}{"\t"}{.metadata.generation}{"\t"}{.status.observedGeneration}{"\t"}{.status.conditions[?(@.type=="Ready")].status}{"\t"}{.spec.message}{"\n"}{end}') || return 1
+  cms=$(kubectl get configmaps -n "$1" -o jsonpath='{range .items[*]}{.metadata.ownerReferences[0].kind}{"\t"}{.metadata.name}{"\t"}{.data.message}{"\n"}{end}') || return 1
+  awk -F'\t' '
+    FNR == NR { if ($1 == "HelloWorld") { cm[$2] = $3; seen[$2] = 1 }; next }
+    NF {
+      hw[$1] = 1
+      if (!($1 in seen)) print "no ConfigMap: " $1
+      else if (cm[$1] != $5) print "ConfigMap " $1 " holds \"" cm[$1] "\", not \"" $5 "\""
+      if ($4 != "True" || $2 != $3) print "not Ready at generation " $2 ": " $1 " (" $4 ", observed " $3 ")"
+    }
+    END { for (n in seen) if (!(n in hw)) print "orphan ConfigMap: " n }' \
+    <(printf '%s\n' "$cms") <(printf '%s\n' "$hws")
+}
+
+# hw_converged NS COUNT: NS holds exactly COUNT HelloWorlds, all converged, and no orphan ConfigMap.
+hw_converged() {
+  local out n
+  out=$(hw_unconverged "$1") || return 1
+  n=$(kubectl get helloworlds -n "$1" -o name | wc -l) || return 1
+  [[ -z "$out" && "$n" -eq "$2" ]]
+}

@@ -5,6 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 export E2E_LOGS=${E2E_LOGS:-$(mktemp -d /tmp/kubecoro-e2e-logs.XXXXXX)}
+mkdir -p "$E2E_LOGS"
 rc=0
 for t in *_test.sh; do
   name=${t%_test.sh}
