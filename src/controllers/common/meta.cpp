@@ -1,21 +1,11 @@
 #include "common/meta.hpp"
 
 #include <kubecoro/json/json.hpp>
+#include <kubecoro/runtime/apply.hpp>
 
 #include <cctype>
 
 namespace kubecoro::controllers {
-
-api::owner_reference controller_reference(const api::object_meta& owner, std::string_view kind) {
-    return api::owner_reference{
-        .api_version = std::string(group_version),
-        .kind = std::string(kind),
-        .name = owner.name,
-        .uid = owner.uid,
-        .controller = true,
-        .block_owner_deletion = true,
-    };
-}
 
 json::value child_metadata(std::string_view name,
                            const api::object_meta& owner,
@@ -26,7 +16,8 @@ json::value child_metadata(std::string_view name,
     meta.namespace_ = owner.namespace_;
     meta.labels = labels;
     if (!owner_kind.empty())
-        meta.owner_references.push_back(controller_reference(owner, owner_kind));
+        meta.owner_references.push_back(
+            runtime::owner_reference_to(owner, std::string(group_version), std::string(owner_kind)));
     return json::encode_meta(meta);
 }
 
@@ -49,70 +40,6 @@ std::string selector_string(const label_map& labels) {
         out += k;
         out += '=';
         out += v;
-    }
-    return out;
-}
-
-std::string base64_encode(std::string_view bytes) {
-    static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    out.reserve((bytes.size() + 2) / 3 * 4);
-    std::size_t i = 0;
-    for (; i + 3 <= bytes.size(); i += 3) {
-        unsigned n = static_cast<unsigned char>(bytes[i]) << 16 |
-                     static_cast<unsigned char>(bytes[i + 1]) << 8 | static_cast<unsigned char>(bytes[i + 2]);
-        out += alphabet[n >> 18 & 63];
-        out += alphabet[n >> 12 & 63];
-        out += alphabet[n >> 6 & 63];
-        out += alphabet[n & 63];
-    }
-    if (std::size_t rest = bytes.size() - i; rest > 0) {
-        unsigned n = static_cast<unsigned char>(bytes[i]) << 16;
-        if (rest == 2)
-            n |= static_cast<unsigned char>(bytes[i + 1]) << 8;
-        out += alphabet[n >> 18 & 63];
-        out += alphabet[n >> 12 & 63];
-        out += rest == 2 ? alphabet[n >> 6 & 63] : '=';
-        out += '=';
-    }
-    return out;
-}
-
-std::optional<std::string> base64_decode(std::string_view text) {
-    if (text.size() % 4 != 0)
-        return std::nullopt;
-    auto sextet = [](char c) -> int {
-        if (c >= 'A' && c <= 'Z')
-            return c - 'A';
-        if (c >= 'a' && c <= 'z')
-            return c - 'a' + 26;
-        if (c >= '0' && c <= '9')
-            return c - '0' + 52;
-        if (c == '+')
-            return 62;
-        if (c == '/')
-            return 63;
-        return -1;
-    };
-    std::string out;
-    out.reserve(text.size() / 4 * 3);
-    for (std::size_t i = 0; i < text.size(); i += 4) {
-        bool last = i + 4 == text.size();
-        int pad = last ? (text[i + 3] == '=') + (text[i + 2] == '=') : 0;
-        if (pad == 1 && text[i + 2] == '=')
-            return std::nullopt; // "x=y=" is not padding
-        unsigned n = 0;
-        for (int k = 0; k < 4 - pad; ++k) {
-            int v = sextet(text[i + k]);
-            if (v < 0)
-                return std::nullopt;
-            n |= static_cast<unsigned>(v) << (18 - 6 * k);
-        }
-        out += static_cast<char>(n >> 16 & 0xff);
-        if (pad < 2)
-            out += static_cast<char>(n >> 8 & 0xff);
-        if (pad < 1)
-            out += static_cast<char>(n & 0xff);
     }
     return out;
 }

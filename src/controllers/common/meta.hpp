@@ -3,6 +3,7 @@
 #pragma once
 
 #include <kubecoro/api/object_meta.hpp>
+#include <kubecoro/core/base64.hpp>
 #include <kubecoro/json/value.hpp>
 
 #include <map>
@@ -17,12 +18,10 @@ using label_map = std::map<std::string, std::string>;
 inline constexpr std::string_view group_version = "kubecoro.dev/v1alpha1";
 inline constexpr std::string_view managed_by = "kubecoro";
 
-// The reference that makes `owner` the controller of a child (garbage collected with it, and
-// foreground deletion of the owner waits for it).
-api::owner_reference controller_reference(const api::object_meta& owner, std::string_view kind);
-
 // metadata {name, namespace (the owner's), labels, ownerReferences} of a child; no owner
-// reference when `owner_kind` is empty.
+// reference when `owner_kind` is empty. The reference makes the owner (of `owner_kind` in
+// group_version) the child's controller: the child is garbage collected with it, and foreground
+// deletion of the owner waits for it.
 json::value child_metadata(std::string_view name,
                            const api::object_meta& owner,
                            const label_map& labels,
@@ -36,10 +35,9 @@ json::value to_json(const label_map& m);
 // "k1=v1,k2=v2" in key order, the form of status.selector and list calls' labelSelector.
 std::string selector_string(const label_map& labels);
 
-// RFC 4648 with padding: what the API server expects in Secret data.
-std::string base64_encode(std::string_view bytes);
-// nullopt when `text` is not padded standard base64.
-std::optional<std::string> base64_decode(std::string_view text);
+// Secret data is padded standard base64 (RFC 4648).
+using core::base64_decode;
+using core::base64_encode;
 
 // At most `max` bytes of a condition message (the CRDs cap messages at 32768; an API server error
 // can be longer), cut at a UTF-8 character boundary, "..." marking the cut.

@@ -1,49 +1,45 @@
 #include <kubecoro/api/errc.hpp>
+#include <kubecoro/core/error_category.hpp>
 
-#include <string>
 #include <string_view>
 
 namespace kubecoro::api {
 namespace {
-class category_impl final : public std::error_category {
-public:
-    const char* name() const noexcept override { return "kubecoro.api"; }
-    std::string message(int ev) const override {
-        switch (static_cast<errc>(ev)) {
-        case errc::bad_request:
-            return "bad request";
-        case errc::unauthorized:
-            return "unauthorized";
-        case errc::forbidden:
-            return "forbidden";
-        case errc::not_found:
-            return "not found";
-        case errc::method_not_allowed:
-            return "method not allowed";
-        case errc::already_exists:
-            return "already exists";
-        case errc::conflict:
-            return "conflict";
-        case errc::gone:
-            return "gone";
-        case errc::invalid:
-            return "invalid";
-        case errc::too_many_requests:
-            return "too many requests";
-        case errc::server_error:
-            return "internal server error";
-        case errc::service_unavailable:
-            return "service unavailable";
-        case errc::server_timeout:
-            return "server timeout";
-        case errc::unexpected_status:
-            return "unexpected status";
-        case errc::decode:
-            return "undecodable response";
-        }
-        return "unknown error";
+const char* describe(errc e) noexcept {
+    switch (e) {
+    case errc::bad_request:
+        return "bad request";
+    case errc::unauthorized:
+        return "unauthorized";
+    case errc::forbidden:
+        return "forbidden";
+    case errc::not_found:
+        return "not found";
+    case errc::method_not_allowed:
+        return "method not allowed";
+    case errc::already_exists:
+        return "already exists";
+    case errc::conflict:
+        return "conflict";
+    case errc::gone:
+        return "gone";
+    case errc::invalid:
+        return "invalid";
+    case errc::too_many_requests:
+        return "too many requests";
+    case errc::server_error:
+        return "internal server error";
+    case errc::service_unavailable:
+        return "service unavailable";
+    case errc::server_timeout:
+        return "server timeout";
+    case errc::unexpected_status:
+        return "unexpected status";
+    case errc::decode:
+        return "undecodable response";
     }
-};
+    return nullptr;
+}
 
 // metav1.StatusReason values, for answers without a usable HTTP status (watch ERROR events).
 errc errc_from_reason(std::string_view reason) {
@@ -76,7 +72,7 @@ errc errc_from_reason(std::string_view reason) {
 } // namespace
 
 const std::error_category& category() noexcept {
-    static const category_impl instance;
+    static const core::enum_category<errc> instance{"kubecoro.api", describe};
     return instance;
 }
 std::error_code make_error_code(errc e) noexcept {

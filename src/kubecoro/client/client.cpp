@@ -6,6 +6,7 @@
 
 #include <array>
 #include <charconv>
+#include <type_traits>
 
 namespace kubecoro::client {
 namespace {
@@ -202,6 +203,36 @@ awaitable<core::result<open_response>> open_once(std::shared_ptr<client_impl> im
     co_return out;
 }
 
+// `request` through `exchange(impl, wire)`: the rate limiter, the credentials, the request timeout,
+// every attempt reported (code 0 when no status came), a 401 retried once with fresh credentials.
+// `request` outlives the task: the callers await it at once.
+template <class Exchange, class StatusOf>
+std::invoke_result_t<Exchange&, std::shared_ptr<client_impl>, std::string> send_authorized(
+    std::shared_ptr<client_impl> impl, const http::request& request, Exchange exchange, StatusOf status_of) {
+    for (int attempt = 0;; ++attempt) {
+        co_await throttle(impl);
+        auto creds = co_await current_credentials(impl);
+        if (!creds) {
+            report(*impl, request.method, 0);
+            co_return core::fail(std::move(creds).error());
+        }
+        auto limit = impl->options.request_timeout;
+        auto outcome = co_await (exchange(impl, wire_request(*impl, request, *creds)) || sleep_for(limit));
+        if (outcome.index() == 1) {
+            report(*impl, request.method, 0);
+            co_return timed_out(request, limit, std::get<1>(outcome));
+        }
+        auto r = std::move(std::get<0>(outcome));
+        const int status = r ? status_of(*r) : 0;
+        report(*impl, request.method, status);
+        if (status == 401 && attempt == 0) {
+            impl->auth.invalidate();
+            continue;
+        }
+        co_return r;
+    }
+}
+
 } // namespace
 
 client_impl::client_impl(asio::any_io_executor ex,
@@ -240,59 +271,21 @@ core::error status_error(const http::request& request,
 
 awaitable<core::result<response>> send_request(std::shared_ptr<client_impl> impl, http::request request) {
     const bool head_request = request.method == "HEAD";
-    for (int attempt = 0;; ++attempt) {
-        co_await throttle(impl);
-        auto creds = co_await current_credentials(impl);
-        if (!creds) {
-            report(*impl, request.method, 0);
-            co_return core::fail(std::move(creds).error());
-        }
-        auto limit = impl->options.request_timeout;
-        auto outcome = co_await (round_trip(impl, wire_request(*impl, request, *creds), head_request) ||
-                                 sleep_for(limit));
-        if (outcome.index() == 1) {
-            report(*impl, request.method, 0);
-            co_return timed_out(request, limit, std::get<1>(outcome));
-        }
-        auto r = std::move(std::get<0>(outcome));
-        report(*impl, request.method, r ? r->status : 0);
-        if (r && r->status == 401 && attempt == 0) {
-            impl->auth.invalidate();
-            continue;
-        }
-        co_return r;
-    }
+    auto exchange = [head_request](std::shared_ptr<client_impl> i, std::string wire) {
+        return round_trip(std::move(i), std::move(wire), head_request);
+    };
+    co_return co_await send_authorized(impl, request, exchange, [](const response& r) { return r.status; });
 }
 
 awaitable<core::result<open_response>> open_stream(std::shared_ptr<client_impl> impl, http::request request) {
-    for (int attempt = 0;; ++attempt) {
-        co_await throttle(impl);
-        auto creds = co_await current_credentials(impl);
-        if (!creds) {
-            report(*impl, request.method, 0);
-            co_return core::fail(std::move(creds).error());
-        }
-        auto limit = impl->options.request_timeout;
-        auto outcome = co_await (open_once(impl, wire_request(*impl, request, *creds)) || sleep_for(limit));
-        if (outcome.index() == 1) {
-            report(*impl, request.method, 0);
-            co_return timed_out(request, limit, std::get<1>(outcome));
-        }
-        auto r = std::move(std::get<0>(outcome));
-        if (!r) {
-            report(*impl, request.method, 0);
-            co_return r;
-        }
-        int status = r->parser.head().status;
-        report(*impl, request.method, status);
-        if (status == 401 && attempt == 0) {
-            impl->auth.invalidate();
-            continue;
-        }
-        if (status != 200)
-            co_return core::fail(status_error(request, status, r->parser.head().fields, r->body));
+    auto r = co_await send_authorized(
+        impl, request, open_once, [](const open_response& o) { return o.parser.head().status; });
+    if (!r)
         co_return r;
-    }
+    const auto& head = r->parser.head();
+    if (head.status != 200)
+        co_return core::fail(status_error(request, head.status, head.fields, r->body));
+    co_return r;
 }
 
 } // namespace kubecoro::client

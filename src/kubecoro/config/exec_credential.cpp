@@ -1,6 +1,6 @@
-#include <kubecoro/config/detail/base64.hpp>
 #include <kubecoro/config/errc.hpp>
 #include <kubecoro/config/exec_credential.hpp>
+#include <kubecoro/core/base64.hpp>
 #include <kubecoro/json/json.hpp>
 
 #include <charconv>
@@ -152,7 +152,7 @@ std::string exec_info_json(const exec_config& exec, const cluster_config& cluste
         if (cluster.insecure_skip_tls_verify)
             c.set("insecure-skip-tls-verify", true);
         if (!cluster.ca_pem.empty())
-            c.set("certificate-authority-data", detail::base64_encode(cluster.ca_pem));
+            c.set("certificate-authority-data", core::base64_encode(cluster.ca_pem));
         spec.set("cluster", std::move(c));
     }
     const json::value info{json::object{

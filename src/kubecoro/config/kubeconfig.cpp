@@ -1,8 +1,8 @@
 #include <kubecoro/config/cluster_config.hpp>
-#include <kubecoro/config/detail/base64.hpp>
 #include <kubecoro/config/detail/file.hpp>
 #include <kubecoro/config/errc.hpp>
 #include <kubecoro/config/exec_credential.hpp>
+#include <kubecoro/core/base64.hpp>
 #include <kubecoro/core/errc.hpp>
 
 #include <yaml-cpp/yaml.h>
@@ -78,7 +78,7 @@ core::result<std::string> read_data(const YAML::Node& map, const char* key, cons
     auto text = read_string(map, key, at);
     if (!text || text->empty())
         return text;
-    auto decoded = detail::base64_decode(*text);
+    auto decoded = core::base64_decode(*text);
     if (!decoded)
         return at.fail(errc::malformed, std::string(key) + " is not valid base64");
     return std::move(*decoded);

@@ -1,13 +1,13 @@
 #include "unit/config/support.hpp"
 #include <kubecoro/config/cluster_config.hpp>
-#include <kubecoro/config/detail/base64.hpp>
 #include <kubecoro/config/errc.hpp>
+#include <kubecoro/core/base64.hpp>
 #include <kubecoro/core/errc.hpp>
 
 #include <doctest/doctest.h>
 
 using namespace kubecoro;
-using config::detail::base64_encode;
+using core::base64_encode;
 using test::env_var;
 using test::temp_dir;
 

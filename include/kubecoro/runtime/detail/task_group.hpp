@@ -1,6 +1,6 @@
 // Coroutines started together and joined together: each has its own cancellation signal, and its
-// completion (with any exception) is reported to the group instead of being dropped as
-// asio::detached would.
+// completion (with any exception) is reported to the group instead of being dropped as a
+// detached spawn would.
 #pragma once
 
 #include <kubecoro/core/asio.hpp>

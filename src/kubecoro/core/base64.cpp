@@ -1,9 +1,9 @@
-#include <kubecoro/config/detail/base64.hpp>
+#include <kubecoro/core/base64.hpp>
 
 #include <array>
 #include <cstdint>
 
-namespace kubecoro::config::detail {
+namespace kubecoro::core {
 namespace {
 constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -84,4 +84,4 @@ std::string base64_encode(std::string_view bytes) {
     return out;
 }
 
-} // namespace kubecoro::config::detail
+} // namespace kubecoro::core
