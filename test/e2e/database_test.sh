@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2154 # db_METRICS is exported by start_operator
 # Database: for PostgreSQL, MySQL and MariaDB, creation (children, labels, owners, status, events),
 # readiness, scaling with a PodDisruptionBudget, version changes, refused changes and invalid specs
 # without a retry storm; then pausing, drift repair, volume growth the cluster cannot do, stable
@@ -46,10 +47,10 @@ phase_is() { jsonpath_is "$3" get "db/$2" -n "$1" -o 'jsonpath={.status.phase}';
 status_current() {
   [[ "$(get "$1" "db/$2" '{.status.observedGeneration}')" == "$(get "$1" "db/$2" '{.metadata.generation}')" ]]
 }
-# event NS OBJECT TYPE REASON: such an Event exists (about a Database unless KIND is given).
+# event NS DB TYPE REASON: such an Event about the Database exists.
 event() {
   [[ -n "$(kubectl get events -n "$1" --field-selector \
-    "involvedObject.kind=${5:-Database},involvedObject.name=$2,type=$3,reason=$4" -o name 2>/dev/null)" ]]
+    "involvedObject.kind=Database,involvedObject.name=$2,type=$3,reason=$4" -o name 2>/dev/null)" ]]
 }
 events_count() {
   kubectl get events -n "$1" --field-selector "involvedObject.kind=Database,involvedObject.name=$2,reason=$3" \
@@ -134,7 +135,7 @@ for e in "${engines[@]}"; do
   check "$e: status has observedGeneration, endpoint, secretName and currentImage ($st)" \
     test "$st" == "1==1 $e.$ns.svc.cluster.local:${port[$e]} $e-credentials ${image[$e]}:${version[$e]}"
   check "$e: ReconcileSucceeded=True" condition_is "$ns" "$e" ReconcileSucceeded True/Succeeded
-  check "$e: a Normal Creating event" event "$ns" "$e" Normal Creating
+  expect_eventually "$e: a Normal Creating event" 10 event "$ns" "$e" Normal Creating
 done
 
 # ---- 2. readiness ------------------------------------------------------------------------------
@@ -152,7 +153,7 @@ for e in "${engines[@]}"; do
   expect_eventually "$e: replicas 2 -> StatefulSet replicas 2" 20 sts_replicas_is "$ns" "$e" 2
   expect_eventually "$e: replicas 2 -> a PodDisruptionBudget (maxUnavailable 1)" 20 jsonpath_is 1 \
     get "pdb/$e" -n "$ns" -o 'jsonpath={.spec.maxUnavailable}'
-  check "$e: a Scaling event" event "$ns" "$e" Normal Scaling
+  expect_eventually "$e: a Scaling event" 10 event "$ns" "$e" Normal Scaling
   wait_until 20 exists "$ns" "pod/$e-1" && pods_ready "$ns" "$e"
 done
 for e in "${engines[@]}"; do
@@ -171,7 +172,7 @@ for e in "${engines[@]}"; do patch_db "$ns" "$e" "{\"spec\":{\"version\":\"${ver
 for e in "${engines[@]}"; do
   new="${image[$e]}:${version2[$e]}"
   expect_eventually "$e: version ${version[$e]} -> ${version2[$e]} changes the StatefulSet image" 20 sts_image_is "$ns" "$e" "$new"
-  check "$e: a VersionChange event" event "$ns" "$e" Normal VersionChange
+  expect_eventually "$e: a VersionChange event" 10 event "$ns" "$e" Normal VersionChange
   expect_eventually "$e: phase Updating while the new pod is not ready" 20 phase_is "$ns" "$e" Updating
 done
 for e in "${engines[@]}"; do
@@ -192,13 +193,13 @@ refused_round() {
   for e in "${engines[@]}"; do
     before[$e]=$(sts_version "$ns" "$e")
     warnings[$e]=$(events_count "$ns" "$e" "$reason")
-    undo[$e]=$(kubectl get db "$e" -n "$ns" -o json | jq -c '{spec: .spec}')
+    undo[$e]="{\"spec\":$(get "$ns" "db/$e" '{.spec}')}"
     patch_db "$ns" "$e" "$($make_patch "$e")"
   done
   for e in "${engines[@]}"; do
     expect_eventually "$e: $label -> ReconcileSucceeded=False $reason, phase Failed" 20 jsonpath_is "False/$reason/Failed" \
       get "db/$e" -n "$ns" -o "jsonpath={.status.conditions[?(@.type==\"ReconcileSucceeded\")].status}/{.status.conditions[?(@.type==\"ReconcileSucceeded\")].reason}/{.status.phase}"
-    check "$e: $label -> a Warning $reason event (\"$(condition_message "$ns" "$e" ReconcileSucceeded)\")" \
+    expect_eventually "$e: $label -> a Warning $reason event (\"$(condition_message "$ns" "$e" ReconcileSucceeded)\")" 10 \
       event "$ns" "$e" Warning "$reason"
   done
   local ran; ran=$(quiet_window 5)
@@ -223,11 +224,11 @@ refused_round "schedule \"61 * * * *\"" InvalidSpec bad_schedule
 check "postgresql: the refused schedule never reached the CronJob" jsonpath_is "0 2 * * *" \
   get cronjob/postgresql-backup -n "$ns" -o 'jsonpath={.spec.schedule}'
 
-before=$(sts_version "$ns" postgresql)
+sts_before=$(sts_version "$ns" postgresql)
 patch_db "$ns" postgresql '{"spec":{"version":"17"}}'
 expect_eventually "postgresql: major version 16 -> 17 -> ChangeRefused naming the data directory" 20 \
   bash -c '[[ $(kubectl get db postgresql -n "$1" -o "jsonpath={.status.conditions[?(@.type==\"ReconcileSucceeded\")].reason} {.status.conditions[?(@.type==\"ReconcileSucceeded\")].message}") == "ChangeRefused "*/var/lib/postgresql/16/docker* ]]' _ "$ns"
-check "postgresql: major version change left the StatefulSet untouched" test "$(sts_version "$ns" postgresql)" == "$before"
+check "postgresql: major version change left the StatefulSet untouched" test "$(sts_version "$ns" postgresql)" == "$sts_before"
 patch_db "$ns" postgresql "{\"spec\":{\"version\":\"${version2[postgresql]}\"}}"
 expect_eventually "postgresql: major version reverted -> ReconcileSucceeded=True" 20 \
   condition_is "$ns" postgresql ReconcileSucceeded True/Succeeded
@@ -242,7 +243,7 @@ for e in "${engines[@]}"; do
     bash -c '[[ $1 == *"data-$2-0 to 2Gi: "*"Forbidden"* && $1 == *"$2-backup to 2Gi: "*"Forbidden"* ]]' _ "$msg" "$e"
   check "$e: Progressing=False VolumeExpansionFailed (not \"Resizing\")" \
     condition_is "$ns" "$e" Progressing False/VolumeExpansionFailed
-  check "$e: a Warning VolumeExpansionFailed event" event "$ns" "$e" Warning VolumeExpansionFailed
+  expect_eventually "$e: a Warning VolumeExpansionFailed event" 10 event "$ns" "$e" Warning VolumeExpansionFailed
   check "$e: the claim still requests 1Gi" jsonpath_is 1Gi get "pvc/data-$e-0" -n "$ns" \
     -o 'jsonpath={.spec.resources.requests.storage}'
   check "$e: a refused expansion leaves the phase Ready (the database serves at its current size)" \
@@ -323,7 +324,8 @@ check_none "keep: no kept object still refers to the deleted Database" "$(for o 
   [[ "$(owner_uids "$dns" "$o")" == *"$keep_uid"* ]] && echo -n "$o "; done)"
 expect_eventually "keep: an event says what was kept" 10 bash -c \
   '[[ $(kubectl get events -n "$1" --field-selector involvedObject.name=keep,reason=Retained -o "jsonpath={.items[0].message}") == *"Secret keep-credentials"*"keep-backup"*"data-keep-0"* ]]' _ "$dns"
-expect_eventually "keep: the StatefulSet, Services and CronJob go with the Database" 30 \
+# Garbage collection (kube-controller-manager learns new CRDs on its periodic discovery, 30 s).
+expect_eventually "keep: the StatefulSet, Services and CronJob go with the Database" 60 \
   none_exist "$dns" statefulset/keep service/keep service/keep-headless cronjob/keep-backup
 apply_db "$dns" keep postgresql 16
 expect_eventually "keep: re-created -> the kept Secret is adopted" 20 \
@@ -332,9 +334,10 @@ check "keep: re-created -> the same password" test "$(read_password "$dns" keep)
 
 kubectl delete db drop -n "$dns" --wait=false >/dev/null
 expect_eventually "drop: Delete -> the Database goes" 30 gone "$dns" db/drop
-expect_eventually "drop: Delete -> data claim, backup claim and Secret removed" 30 \
+# A claim goes once its pod is gone (garbage collection of the StatefulSet, then of its pods).
+expect_eventually "drop: Delete -> data claim, backup claim and Secret removed" 60 \
   none_exist "$dns" pvc/data-drop-0 pvc/drop-backup secret/drop-credentials
-check "drop: a DeletedData event" event "$dns" drop Normal DeletedData
+expect_eventually "drop: a DeletedData event" 10 event "$dns" drop Normal DeletedData
 
 # A fresh operator finds every child in place: it reconciles each Database and writes nothing.
 expect_eventually "keep: re-created Database settles (ReconcileSucceeded=True)" 20 \

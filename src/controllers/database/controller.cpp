@@ -6,6 +6,7 @@
 #include "database/status.hpp"
 #include <kubecoro/api/errc.hpp>
 #include <kubecoro/core/errc.hpp>
+#include <kubecoro/json/json.hpp>
 #include <kubecoro/runtime/apply.hpp>
 #include <kubecoro/runtime/drift.hpp>
 #include <kubecoro/runtime/finalizer.hpp>
@@ -96,27 +97,70 @@ credentials_password(const runtime::reconcile_context& ctx, const resources& rs,
     co_return generate_password();
 }
 
-// Applies what is not already in place; returns how many writes it sent.
-awaitable<core::result<int>> apply_children(const runtime::reconcile_context& ctx,
-                                            const resources& rs,
-                                            const std::vector<json::value>& children) {
-    int writes = 0;
+// The first line of an API error: Kubernetes appends a multi-line diff to some Invalid answers.
+std::string first_line(const std::string& message) {
+    return message.substr(0, message.find('\n'));
+}
+
+// A hand edit can leave a child our apply cannot merge with: a Service port renumbered by hand
+// keeps its name, and the applied port would duplicate it (422 Invalid). A merge patch of the
+// rendered spec replaces lists instead of merging them, and so repairs such drift.
+awaitable<core::result<json::value>> replace_spec(const runtime::reconcile_context& ctx,
+                                                  const api::resource& r,
+                                                  const runtime::object& current,
+                                                  const json::value& spec) {
+    json::object body;
+    body.set("spec", spec);
+    std::string patch = json::write(body);
+    api::patch_options as_controller;
+    as_controller.field_manager = ctx.field_manager();
+    co_return co_await ctx.client().patch(
+        r, current.meta.namespace_, current.meta.name, api::patch_type::merge, patch, as_controller);
+}
+
+// What applying the children came to: an error that stopped it, or volume claims that the API
+// server would not grow (the other children are applied all the same).
+struct apply_outcome {
+    core::error failure;
+    std::string not_expanded; // "<claim> to <size>: <the server's answer>; ..."
+};
+
+// Applies what is not already in place.
+awaitable<apply_outcome> apply_children(const runtime::reconcile_context& ctx,
+                                        const resources& rs,
+                                        const std::vector<json::value>& children) {
+    apply_outcome out;
     for (const auto& child : children) {
         const json::value* kind = child.at("kind");
         const api::resource* r = kind ? rs.by_kind(kind->string_or("")) : nullptr;
-        if (!r)
-            co_return core::fail(core::errc::invalid_argument, "no resource for a rendered child");
+        if (!r) {
+            out.failure = core::error{core::errc::invalid_argument, "no resource for a rendered child"};
+            co_return out;
+        }
         const json::value* name = child.at("metadata", "name");
         const json::value* ns = child.at("metadata", "namespace");
         auto current = cached(ctx, *r, ns ? ns->string_or("") : "", name ? name->string_or("") : "");
         if (runtime::is_applied(child, current.get()))
             continue;
         auto applied = co_await runtime::apply(ctx.client(), *r, child, ctx.field_manager());
-        if (!applied)
-            co_return core::fail(applied.error());
-        ++writes;
+        const json::value* spec = child.at("spec");
+        if (!applied && current && spec && applied.error().code == api::errc::invalid && r != &rs.pvcs)
+            applied = co_await replace_spec(ctx, *r, *current, *spec);
+        if (applied)
+            continue;
+        const auto& code = applied.error().code;
+        // An existing claim can only change its request: the server refused to expand it.
+        if (r == &rs.pvcs && current && (code == api::errc::invalid || code == api::errc::forbidden)) {
+            const json::value* size = child.at("spec", "resources", "requests", "storage");
+            out.not_expanded += (out.not_expanded.empty() ? "" : "; ") + current->meta.name + " to " +
+                                (size ? size->string_or("") : "") + ": " +
+                                first_line(applied.error().message);
+            continue;
+        }
+        out.failure = applied.error();
+        co_return out;
     }
-    co_return writes;
+    co_return out;
 }
 
 awaitable<core::result<void>> remove_unwanted(const runtime::reconcile_context& ctx,
@@ -291,7 +335,7 @@ awaitable<reconcile_result> reconcile(std::shared_ptr<const resources> rs, runti
     in.spec = *spec;
     if (auto change = validate_change(*spec, in.observed); !change) {
         in.error = reconcile_error{error_kind::change_refused, change.error().message};
-        co_return co_await refuse(ctx, *rs, *db, std::move(in), "InvalidSpec");
+        co_return co_await refuse(ctx, *rs, *db, std::move(in), "ChangeRefused");
     }
     if (spec->paused) {
         if (auto w = co_await write_status(ctx, *rs, *db, std::move(in)); !w)
@@ -307,18 +351,27 @@ awaitable<reconcile_result> reconcile(std::shared_ptr<const resources> rs, runti
     }
     auto children = render_children(db->meta, *spec, *password, in.observed, rs->versions());
     record_changes(ctx, *spec, in.observed);
-    core::error failure;
-    if (auto applied = co_await apply_children(ctx, *rs, children); !applied)
-        failure = applied.error();
-    else if (auto removed = co_await remove_unwanted(ctx, *rs, *db, *spec); !removed)
-        failure = removed.error();
+    auto applied = co_await apply_children(ctx, *rs, children);
+    core::error failure = applied.failure;
+    if (!failure.code)
+        if (auto removed = co_await remove_unwanted(ctx, *rs, *db, *spec); !removed)
+            failure = removed.error();
     if (failure.code) {
         in.error = reconcile_error{error_kind::apply_failed, failure.message};
         ctx.record(runtime::event_type::warning, "ApplyFailed", failure.message);
+    } else if (!applied.not_expanded.empty()) {
+        in.error = reconcile_error{error_kind::volume_expansion_failed, applied.not_expanded};
+        ctx.record(runtime::event_type::warning, "VolumeExpansionFailed", applied.not_expanded);
     }
     if (auto w = co_await write_status(ctx, *rs, *db, std::move(in)); !w && !failure.code)
         failure = w.error();
-    co_return failure.code ? reconcile_result::from_error(failure) : reconcile_result::done();
+    if (failure.code)
+        co_return reconcile_result::from_error(failure);
+    // Not retried in a loop: again when something changes, and at the resync (a StorageClass may
+    // allow expansion by then).
+    if (!applied.not_expanded.empty())
+        ctx.log().warn("volume expansion refused", {{"claims", applied.not_expanded}});
+    co_return reconcile_result::done();
 }
 
 // The first of `versions` the server serves, else the last one (for a clear error later).
@@ -352,10 +405,13 @@ awaitable<core::result<std::shared_ptr<runtime::controller>>> make_controller(ma
         return out;
     };
     const runtime::watch_filter ours{"app.kubernetes.io/managed-by=kubecoro", ""};
+    // Each projection keeps every top-level field render.cpp sets on that kind (the Secret's
+    // `type` too): drift detection compares against the cache, and a field missing there would
+    // send a (no-op) apply on every reconcile.
     auto children = runtime::keep_paths({{"spec"}, {"data"}, {"status"}});
     co_return runtime::controller_builder("database", env.client)
         .for_resource(rs->databases)
-        .owns(rs->secrets, runtime::keep_paths({{"data"}}), ours)
+        .owns(rs->secrets, runtime::keep_paths({{"type"}, {"data"}}), ours)
         .owns(rs->services, runtime::keep_paths({{"spec"}}), ours)
         .owns(rs->statefulsets, children, ours)
         .owns(rs->cronjobs, children, ours)

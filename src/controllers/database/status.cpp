@@ -45,6 +45,10 @@ struct rollout {
     std::string scaling_message;
 };
 
+bool expansion_failed(const status_input& in) {
+    return in.error && in.error->kind == error_kind::volume_expansion_failed;
+}
+
 rollout observe_rollout(const status_input& in) {
     rollout r;
     const auto& sts = in.observed.statefulset;
@@ -58,7 +62,8 @@ rollout observe_rollout(const status_input& in) {
     r.scaling = sts->replicas != r.desired || sts->spec_replicas != r.desired;
     r.scaling_message =
         "scaling from " + std::to_string(sts->replicas) + " to " + std::to_string(r.desired) + " replicas";
-    if (in.spec) {
+    // A refused expansion is not in progress: Progressing and ReconcileSucceeded say why.
+    if (in.spec && !expansion_failed(in)) {
         for (const observed_pvc& pvc : in.observed.data_pvcs) {
             std::optional<int> requested = compare_quantities(pvc.requested, in.spec->storage);
             std::optional<int> capacity = compare_quantities(pvc.capacity, in.spec->storage);
@@ -76,7 +81,8 @@ bool never_ready(std::string_view previous_phase) {
 phase compute_phase(const status_input& in, const rollout& r) {
     if (in.meta.deletion_timestamp)
         return phase::deleting;
-    if (in.error && in.error->kind != error_kind::apply_failed)
+    if (in.error &&
+        (in.error->kind == error_kind::invalid_spec || in.error->kind == error_kind::change_refused))
         return phase::failed;
     if (in.spec && in.spec->paused)
         return phase::paused;
@@ -134,6 +140,10 @@ condition progressing_condition(const status_input& in, const rollout& r, phase 
                  "RollingUpdate",
                  std::to_string(in.observed.statefulset->updated_replicas) + "/" + std::to_string(r.desired) +
                      " replicas updated");
+    if (expansion_failed(in))
+        return c("False",
+                 "VolumeExpansionFailed",
+                 "the volume claims cannot grow to the requested size (see ReconcileSucceeded)");
     if (p == phase::provisioning)
         return c("True", "Provisioning", "waiting for the first start of the database");
     return c("False", "UpToDate", "every replica runs the current spec");
@@ -186,6 +196,8 @@ condition reconcile_condition(const status_input& in) {
             return c("False", "ChangeRefused", clip_message(in.error->message));
         case error_kind::apply_failed:
             return c("False", "ApplyFailed", clip_message(in.error->message));
+        case error_kind::volume_expansion_failed:
+            return c("False", "VolumeExpansionFailed", clip_message(in.error->message));
         }
     }
     if (in.spec && in.spec->paused)

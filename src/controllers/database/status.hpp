@@ -30,6 +30,9 @@ enum class error_kind {
     invalid_spec,   // parse_spec failed
     change_refused, // validate_change failed
     apply_failed,   // the API server refused or failed an apply
+    // The API server refused to raise the request of an existing volume claim (no StorageClass
+    // with allowVolumeExpansion, or an unbound claim); everything else was applied.
+    volume_expansion_failed,
 };
 struct reconcile_error {
     error_kind kind = error_kind::apply_failed;

@@ -197,6 +197,29 @@ TEST_CASE("an apply failure is reported without changing the phase") {
     CHECK(get(compute_status(in), "ReconcileSucceeded").message.size() == 1024);
 }
 
+TEST_CASE("a refused volume expansion: reported, not shown as in progress, phase unchanged") {
+    auto in = base_input(R"(,"replicas":2)");
+    in.phase = "Ready";
+    in.spec->storage = "20Gi";
+    in.observed.statefulset = sts(2, 2, 2);
+    in.observed.data_pvcs = {observed_pvc{.name = "data-db1-0", .requested = "10Gi", .capacity = "10Gi"}};
+    in.error = reconcile_error{error_kind::volume_expansion_failed, "data-db1-0 to 20Gi: 403 Forbidden: no"};
+    auto s = compute_status(in);
+    CHECK(s.phase == phase::ready); // the database serves at its current size
+    CHECK(get(s, "ReconcileSucceeded").status == "False");
+    CHECK(reason(s, "ReconcileSucceeded") == "VolumeExpansionFailed");
+    CHECK(get(s, "ReconcileSucceeded").message == "data-db1-0 to 20Gi: 403 Forbidden: no");
+    CHECK(get(s, "Progressing").status == "False");
+    CHECK(reason(s, "Progressing") == "VolumeExpansionFailed");
+    CHECK(get(s, "Ready").status == "True");
+
+    // Other work in progress still shows.
+    in.observed.statefulset = sts(2, 1, 1);
+    s = compute_status(in);
+    CHECK(s.phase == phase::updating);
+    CHECK(reason(s, "Progressing") == "Scaling");
+}
+
 TEST_CASE("Paused and Deleting") {
     auto in = base_input(R"(,"paused":true)");
     in.observed.statefulset = sts(1, 1, 1);
