@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Builds kubecoro's container image offline with buildah (no registry, no Docker engine), then
+# exports its binary and checks that it runs with the image's own libraries. Idempotent; as root.
+#
+#   bash test/container/build-image.sh            build (or rebuild) localhost/kubecoro:dev
+#   bash test/container/build-image.sh --rootfs   ...and leave the image's rootfs mounted
+#   bash test/container/build-image.sh --cleanup  unmount and remove that rootfs container
+#
+# The base images docker.io/library/debian:bookworm and :bookworm-slim are bootstrapped once with
+# debootstrap from deb.debian.org and cached in buildah's storage (driver vfs: pass
+# `--storage-driver vfs` to see them), as is the build stage (localhost/kubecoro-build:cache);
+# older untagged images there are pruned. Last lines printed, for
+# `eval "$(bash test/container/build-image.sh | grep ^KUBECORO_IMAGE)"`:
+#   KUBECORO_IMAGE=localhost/kubecoro:dev
+#   KUBECORO_IMAGE_SIZE=...          as `buildah images` reports it
+#   KUBECORO_IMAGE_BIN=<dir>/kubecoro    the image's binary, copied out (runs on the host too)
+#   KUBECORO_IMAGE_RUN=<dir>/kubecoro-chroot   runs that binary inside the image's rootfs (--rootfs)
+#   KUBECORO_IMAGE_ROOTFS=<mountpoint>         the image's rootfs, mounted (--rootfs)
+# Environment: KUBECORO_IMAGE (tag), KUBECORO_IMAGE_OUT (default build-image/), JOBS (default 2),
+# DEBIAN_MIRROR (default http://deb.debian.org/debian).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+image=${KUBECORO_IMAGE:-localhost/kubecoro:dev}
+out=${KUBECORO_IMAGE_OUT:-$root/build-image}
+mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+export_ctr=kubecoro-image-export
+base=docker.io/library/debian:bookworm
+slim=docker.io/library/debian:bookworm-slim
+build_cache=localhost/kubecoro-build:cache
+
+mode=build
+case "${1:-}" in
+"") ;;
+--rootfs) mode=rootfs ;;
+--cleanup) mode=cleanup ;;
+*) echo "usage: $0 [--rootfs|--cleanup]" >&2; exit 2 ;;
+esac
+
+log() { echo "build-image: $*" >&2; }
+bah() { buildah --storage-driver vfs "$@"; }
+# (Listings are read whole before grep -q: an early exit would fail the pipeline with SIGPIPE.)
+have_image() {
+    local names
+    names=$(bah images --noheading --format '{{.Name}}:{{.Tag}}') && grep -qxF "$1" <<<"$names"
+}
+remove_export_ctr() {
+    local names
+    names=$(bah containers --noheading --format '{{.ContainerName}}')
+    if grep -qxF "$export_ctr" <<<"$names"; then
+        bah umount "$export_ctr" >/dev/null 2>&1 || true
+        bah rm "$export_ctr" >/dev/null
+    fi
+}
+
+# One run at a time: buildah's storage is shared, the export container has a fixed name.
+exec 9>/var/lock/kubecoro-build-image.lock
+flock 9
+
+missing=()
+for p in buildah debootstrap debian-archive-keyring; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    log "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [[ $mode == cleanup ]]; then
+    remove_export_ctr
+    log "removed $export_ctr"
+    exit 0
+fi
+
+# --- base images ------------------------------------------------------------------------------
+if ! have_image "$base" || ! have_image "$slim"; then
+    work=$(mktemp -d /var/tmp/kubecoro-debootstrap.XXXXXX)
+    trap 'rm -rf "$work"' EXIT
+    log "debootstrap --variant=minbase bookworm from $mirror"
+    debootstrap --variant=minbase bookworm "$work/rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 ||
+        { tail -20 "$work/debootstrap.log" >&2; exit 1; }
+    r=$work/rootfs
+    # As the official image: deb822 sources with updates and security, no package lists, no /dev.
+    rm -f "$r/etc/apt/sources.list"
+    cat >"$r/etc/apt/sources.list.d/debian.sources" <<'SOURCES'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SOURCES
+    rm -rf "${r:?}"/var/lib/apt/lists/* "${r:?}"/var/cache/apt/*.bin "${r:?}"/var/cache/apt/archives/*.deb \
+        "${r:?}"/var/log/* "${r:?}"/dev/* "${r:?}"/proc/* "${r:?}"/sys/* "${r:?}"/tmp/* "${r:?}"/run/*
+    : >"$r/etc/hostname"
+    commit_rootfs() { # name
+        local ctr mp
+        ctr=$(bah from scratch)
+        mp=$(bah mount "$ctr")
+        tar -C "$r" -cf - . | tar -C "$mp" -xpf -
+        bah umount "$ctr" >/dev/null
+        bah config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+            --cmd bash --os linux --arch amd64 "$ctr"
+        bah commit --quiet --rm "$ctr" "$1" >/dev/null
+    }
+    commit_rootfs "$base"
+    # bookworm-slim: as the official one, without documentation, manual pages and translations.
+    cat >"$r/etc/dpkg/dpkg.cfg.d/docker" <<'DPKG'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-exclude /usr/share/lintian/*
+DPKG
+    find "$r/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete
+    rm -rf "$r"/usr/share/man/* "$r"/usr/share/info/* "$r"/usr/share/locale/* "$r"/usr/share/lintian/*
+    commit_rootfs "$slim"
+    rm -rf "$work"
+    trap - EXIT
+    log "committed $base and $slim"
+fi
+
+# --- the image --------------------------------------------------------------------------------
+remove_export_ctr
+bud() { # extra arguments...
+    bah bud --isolation chroot --pull=never --layers --force-rm --build-arg "JOBS=${JOBS:-2}" \
+        --ignorefile container/.containerignore -f container/Containerfile "$@" . >&2
+}
+# The build stage first, tagged: its layers stay as the cache (vfs copies every layer in full)
+# when the older, now untagged ones are pruned below.
+log "buildah bud --target build -> $build_cache"
+bud --target build -t "$build_cache"
+log "buildah bud -> $image"
+bud -t "$image"
+bah rmi --prune >/dev/null || log "warning: could not prune all old images (in use by a container?)"
+bah images "$image" >&2
+size=$(bah images --noheading --format '{{.Size}}' "$image" | head -1)
+
+# --- export and check -------------------------------------------------------------------------
+mkdir -p "$out"
+bah from --quiet --pull=never --name "$export_ctr" "$image" >/dev/null
+mp=$(bah mount "$export_ctr")
+cp "$mp/usr/local/bin/kubecoro" "$out/kubecoro"
+log "in the image: $(chroot --userspec=65532:65532 "$mp" /usr/local/bin/kubecoro version)"
+cat >"$out/kubecoro-chroot" <<WRAPPER
+#!/bin/sh
+# Runs kubecoro inside the image's rootfs (as user 65532) with the image's libraries.
+# Needs: bash test/container/build-image.sh --rootfs. Files it reads must be inside the rootfs.
+exec chroot --userspec=65532:65532 "$mp" /usr/local/bin/kubecoro "\$@"
+WRAPPER
+chmod +x "$out/kubecoro-chroot"
+
+echo "KUBECORO_IMAGE=$image"
+echo "KUBECORO_IMAGE_SIZE=$size"
+echo "KUBECORO_IMAGE_BIN=$out/kubecoro"
+if [[ $mode == rootfs ]]; then
+    echo "KUBECORO_IMAGE_RUN=$out/kubecoro-chroot"
+    echo "KUBECORO_IMAGE_ROOTFS=$mp"
+else
+    remove_export_ctr
+    rm -f "$out/kubecoro-chroot"
+fi
