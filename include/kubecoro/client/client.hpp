@@ -24,9 +24,9 @@ namespace kubecoro::client {
 using namespace std::chrono_literals;
 
 struct client_options {
-    double qps = 50;  // --kube-api-qps; 0 turns rate limiting off
-    int burst = 100;  // --kube-api-burst
-    std::chrono::milliseconds request_timeout = 30s;  // per request (not for watches)
+    double qps = 50;                                 // --kube-api-qps; 0 turns rate limiting off
+    int burst = 100;                                 // --kube-api-burst
+    std::chrono::milliseconds request_timeout = 30s; // per request (not for watches)
     std::chrono::milliseconds connect_timeout = 10s;
     std::chrono::milliseconds watch_idle_timeout = 70s; // a watch with no bytes this long is dead
     std::size_t max_idle_connections = 16;
@@ -47,9 +47,8 @@ class client_impl;
 class client {
 public:
     // Validates the configuration (URL, TLS material) without any network I/O.
-    static core::result<std::shared_ptr<client>> create(asio::any_io_executor executor,
-                                                        config::cluster_config config,
-                                                        client_options options = {});
+    static core::result<std::shared_ptr<client>>
+    create(asio::any_io_executor executor, config::cluster_config config, client_options options = {});
     ~client();
 
     // Sends one request (Host, Authorization, User-Agent and Accept are added). Answers >= 400
@@ -62,7 +61,8 @@ public:
     awaitable<core::result<json::object_list>> list_all(api::resource r, std::string ns, api::list_options o);
     awaitable<core::result<watch_stream>> watch(api::resource r, std::string ns, api::watch_options o);
     awaitable<core::result<json::value>> create(api::resource r, std::string ns, json::value object);
-    awaitable<core::result<json::value>> replace(api::resource r, std::string ns, std::string name, json::value object);
+    awaitable<core::result<json::value>>
+    replace(api::resource r, std::string ns, std::string name, json::value object);
     awaitable<core::result<json::value>> patch(api::resource r,
                                                std::string ns,
                                                std::string name,
@@ -71,13 +71,13 @@ public:
                                                api::patch_options o);
     // Server-side apply of `object` (name and namespace taken from its metadata).
     awaitable<core::result<json::value>> apply(api::resource r, json::value object, api::patch_options o);
-    awaitable<core::result<void>> remove(api::resource r, std::string ns, std::string name, api::delete_options o);
+    awaitable<core::result<void>>
+    remove(api::resource r, std::string ns, std::string name, api::delete_options o);
 
     // The first of `versions` that the server serves for group/plural, cached after the first
     // answer ("" group: core). Fails with api::errc::not_found when none is served.
-    awaitable<core::result<api::resource>> discover(std::string group,
-                                                    std::vector<std::string> versions,
-                                                    std::string plural);
+    awaitable<core::result<api::resource>>
+    discover(std::string group, std::vector<std::string> versions, std::string plural);
 
     const config::cluster_config& config() const;
     const client_options& options() const;

@@ -24,7 +24,9 @@ struct failure {
 inline failure fail(std::error_code code, std::string message) {
     return failure{error{code, std::move(message)}};
 }
-inline failure fail(error e) { return failure{std::move(e)}; }
+inline failure fail(error e) {
+    return failure{std::move(e)};
+}
 
 template <class T>
 class [[nodiscard]] result {
@@ -58,7 +60,8 @@ class [[nodiscard]] result<void> {
 public:
     result() = default;
     result(failure f)
-        : err_(std::move(f.err)), ok_(false) {}
+        : err_(std::move(f.err))
+        , ok_(false) {}
 
     bool has_value() const noexcept { return ok_; }
     explicit operator bool() const noexcept { return ok_; }
