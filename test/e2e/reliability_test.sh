@@ -2,7 +2,7 @@
 # The operator under faults, on a real control plane:
 #   5. the API server is unreachable at startup (closed port; stopped kube-apiserver);
 #   6. etcd restarts while 200 HelloWorlds converge;
-#   7. SIGTERM while 300 HelloWorlds are being reconciled;
+#   7. SIGTERM while 300 HelloWorlds are being reconciled; SIGTERM while the API server hangs;
 #   8. a bad kubeconfig (malformed YAML, missing file, wrong CA) fails fast with one clear line.
 # Prints PASS/FAIL lines and INFO lines with the measured figures. Parts 5b and 6 need
 # KUBECORO_CONTROLPLANE_DIR (test/controlplane/with-controlplane.sh).
@@ -15,6 +15,7 @@ work=$(mktemp -d /tmp/kubecoro-e2e-reliability.XXXXXX)
 namespaces=()
 restore_controlplane() { # a failed check must not leave a component stopped
   [[ -n "${KUBECORO_CONTROLPLANE_DIR:-}" ]] || return 0
+  [[ -n "${apiserver_pid:-}" ]] && kill -CONT "$apiserver_pid" 2>/dev/null
   "$CP" status "$KUBECORO_CONTROLPLANE_DIR" 2>/dev/null | grep -q '^etcd: stopped' &&
     "$CP" start-etcd "$KUBECORO_CONTROLPLANE_DIR" 2>/dev/null
   "$CP" status "$KUBECORO_CONTROLPLANE_DIR" 2>/dev/null | grep -q '^apiserver: stopped' &&
@@ -49,12 +50,13 @@ check "reliability: unreachable API server: SIGTERM exits 0 (got $rc in $(since_
 
 # ---- 5b. kube-apiserver stopped at startup, started later ---------------------------------------
 ns=$(new_namespace rel-start); namespaces+=("$ns")
+ns6=$(new_namespace rel-etcd); namespaces+=("$ns6")
 if [[ -z "${KUBECORO_CONTROLPLANE_DIR:-}" ]]; then
   echo "SKIP reliability: stopping kube-apiserver needs the local control plane (KUBECORO_CONTROLPLANE_DIR)"
-  start_operator late --controllers=helloworld || fail "reliability: operator became ready"
+  start_operator late --controllers=helloworld --namespace="$ns,$ns6" || fail "reliability: operator became ready"
 else
   "$CP" stop-apiserver "$KUBECORO_CONTROLPLANE_DIR" 2>/dev/null
-  start_operator_nowait late --controllers=helloworld
+  start_operator_nowait late --controllers=helloworld --namespace="$ns,$ns6"
   expect_eventually "reliability: kube-apiserver stopped: /healthz 200" 10 code_is late /healthz 200
   expect_eventually "reliability: kube-apiserver stopped: the log says it retries" 15 retried late 2
   check "reliability: kube-apiserver stopped: /readyz 503" code_is late /readyz 503
@@ -65,12 +67,12 @@ else
 fi
 helloworlds_yaml late 1 1 after-start | kubectl apply -n "$ns" -f - >/dev/null
 expect_eventually "reliability: the late-started operator converges a HelloWorld" 30 hw_converged "$ns" 1
+fds_before=$(metric process_open_fds "$late_METRICS")
 
 # ---- 6. etcd restarts while 200 HelloWorlds converge --------------------------------------------
 if [[ -z "${KUBECORO_CONTROLPLANE_DIR:-}" ]]; then
   echo "SKIP reliability: restarting etcd needs the local control plane (KUBECORO_CONTROLPLANE_DIR)"
 else
-  ns6=$(new_namespace rel-etcd); namespaces+=("$ns6")
   helloworlds_yaml e 1 200 before-etcd >"$work/etcd.yaml"
   kubectl apply -n "$ns6" -f "$work/etcd.yaml" >/dev/null || fail "reliability: kubectl apply of 200 HelloWorlds"
   KUBECORO_STOP_GRACE=0 "$CP" stop-etcd "$KUBECORO_CONTROLPLANE_DIR" 2>/dev/null
@@ -88,6 +90,9 @@ else
   cms=$(kubectl get configmaps -n "$ns6" -o name | grep -c '^configmap/e-')
   check "reliability: etcd restart: exactly 200 ConfigMaps (got $cms)" test "$cms" -eq 200
   check "reliability: etcd restart: the operator never exited" operator_alive late
+  fds_after=$(metric process_open_fds "$late_METRICS")
+  check "reliability: etcd restart: no descriptor leak (open fds $fds_before -> $fds_after)" \
+    test "$fds_after" -le $((fds_before + 10))
 fi
 t0=$(now_s)
 stop_operator late TERM; rc=$?
@@ -127,6 +132,38 @@ cms=$(kubectl get configmaps -n "$ns7" -o name | grep -c '^configmap/t-')
 check "reliability: SIGTERM under load: exactly 300 ConfigMaps (got $cms)" test "$cms" -eq 300
 stop_operator term2 TERM; rc=$?
 check "reliability: the second operator exits 0 at SIGTERM (got $rc)" test "$rc" -eq 0
+
+# ---- 7b. SIGTERM while the API server hangs (SIGSTOP): --shutdown-timeout bounds the exit ------
+if [[ -z "${KUBECORO_CONTROLPLANE_DIR:-}" ]]; then
+  echo "SKIP reliability: freezing kube-apiserver needs the local control plane (KUBECORO_CONTROLPLANE_DIR)"
+else
+  ns7b=$(new_namespace rel-hang); namespaces+=("$ns7b")
+  start_operator hang --controllers=helloworld --namespace="$ns7b" --shutdown-timeout=5s ||
+    fail "reliability: operator with --shutdown-timeout=5s became ready"
+  helloworlds_yaml h 1 100 frozen | kubectl apply -n "$ns7b" -f - >/dev/null
+  apiserver_pid=$(cat "$KUBECORO_CONTROLPLANE_DIR/apiserver.pid")
+  kill -STOP "$apiserver_pid"
+  busy() { (($(metric controller_runtime_active_workers "$hang_METRICS" 'controller="helloworld"') > 0)); }
+  wait_until 10 busy
+  active=$(metric controller_runtime_active_workers "$hang_METRICS" 'controller="helloworld"')
+  t0=$(now_s)
+  stop_operator hang TERM; rc=$?
+  took=$(since_s "$t0")
+  kill -CONT "$apiserver_pid"
+  apiserver_answers() { kubectl get --raw /readyz >/dev/null 2>&1; }
+  wait_until 60 apiserver_answers
+  info "SIGTERM with the API server frozen and $active reconciles in flight: exit $rc after ${took}s" \
+    "(--shutdown-timeout=5s); in-flight reconciles logged as" \
+    "$(log_count hang "reconcile failed permanently") 'failed permanently', $(grep -cF '"error":"reconcile cancelled"' "$E2E_LOGS/hang.log") 'reconcile cancelled'"
+  check "reliability: API server frozen: SIGTERM exits 0 (got $rc)" test "$rc" -eq 0
+  check "reliability: API server frozen: the exit waits for --shutdown-timeout=5s, no more (${took}s)" \
+    awk -v t="$took" 'BEGIN { exit !(t >= 4.5 && t < 10) }'
+  check "reliability: API server frozen: it still says it shut down cleanly" \
+    grep -qF '"msg":"shut down cleanly"' "$E2E_LOGS/hang.log"
+  # Cut off by the shutdown is not "failed permanently" (a terminal error, never retried).
+  check "reliability: API server frozen: no reconcile cancelled by the shutdown is reported as failed permanently" \
+    test "$(log_count hang "reconcile failed permanently")" -eq 0
+fi
 
 # ---- 8. bad kubeconfigs fail fast with one clear line ---------------------------------------------
 # bad_kubeconfig NAME FILE PATTERN: the operator exits non-zero within 10 s and one error line

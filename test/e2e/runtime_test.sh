@@ -17,7 +17,7 @@ work=$(mktemp -d /tmp/kubecoro-e2e-runtime.XXXXXX)
 namespaces=()
 cleanup_runtime() {
   stop_all_operators
-  [[ -n "${watch_pid:-}" ]] && kill "$watch_pid" 2>/dev/null
+  ((${#watch_pids[@]})) && kill "${watch_pids[@]}" 2>/dev/null
   local ns; for ns in "${namespaces[@]}"; do kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1; done
   rm -rf "$work"
 }
@@ -27,12 +27,33 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }'
 
 # ---- 1. converge many ---------------------------------------------------------------------------
 ns=$(new_namespace rt-many); namespaces+=("$ns")
-start_operator many --controllers=helloworld || fail "runtime: operator became ready"
-# Every write to the ConfigMaps of the namespace, as the API server reports it.
-kubectl get configmaps -n "$ns" --watch --output-watch-events \
-  -o jsonpath='{.type} {.object.metadata.name}{"\n"}' >"$work/cm-events" 2>/dev/null &
-watch_pid=$!
-wait_until 10 grep -q kube-root-ca.crt "$work/cm-events"
+ns2=$(new_namespace rt-gone); namespaces+=("$ns2")
+# Only the namespaces of this test: objects of other tests' namespaces being deleted are no load here.
+start_operator many --controllers=helloworld --namespace="$ns,$ns2" || fail "runtime: operator became ready"
+# Every write to the ConfigMaps and HelloWorlds of the namespace, as the API server reports it: a
+# watch from the resourceVersion of a list taken now misses nothing, however late it connects.
+# raw_watch PATH OUT: starts it in the background; its pid is appended to watch_pids.
+watch_pids=()
+raw_watch() {
+  local rv
+  rv=$(kubectl get --raw "$1" | python3 -c 'import json, sys; print(json.load(sys.stdin)["metadata"]["resourceVersion"])')
+  kubectl get --raw "$1?watch=1&resourceVersion=$rv&timeoutSeconds=600" >"$2" 2>/dev/null &
+  watch_pids+=($!)
+}
+# events FILE: "TYPE name" per event, and the Ready condition's lastTransitionTime if there is one.
+events() {
+  python3 -c 'import json, sys
+for line in open(sys.argv[1]):
+    try:
+        e = json.loads(line)
+    except ValueError:
+        continue  # a line cut short when the watch was stopped
+    o = e["object"]
+    ready = [c for c in (o.get("status") or {}).get("conditions", []) if c.get("type") == "Ready"]
+    print(e["type"], o["metadata"]["name"], *[c.get("lastTransitionTime", "") for c in ready])' "$1"
+}
+raw_watch "/api/v1/namespaces/$ns/configmaps" "$work/cm-events"
+raw_watch "/apis/kubecoro.dev/v1alpha1/namespaces/$ns/helloworlds" "$work/hw-events"
 helloworlds_yaml hw 1 300 hello >"$work/many.yaml"
 patches0=$(metric rest_client_requests_total "$many_METRICS" 'method="PATCH"')
 t0=$(now_s)
@@ -43,7 +64,7 @@ expect_eventually "runtime: 300 HelloWorlds converge (ConfigMap holds the messag
 took=$(since_s "$t0")
 reconciles=$(metric controller_runtime_reconcile_total "$many_METRICS" 'controller="helloworld"')
 patches=$(($(metric rest_client_requests_total "$many_METRICS" 'method="PATCH"') - patches0))
-curl -fsS "http://127.0.0.1:$many_METRICS/metrics" | grep '^rest_client_requests_total' | sed 's/^/INFO runtime: /'
+created=$(metric rest_client_requests_total "$many_METRICS" 'code="201",method="PATCH"')
 info "300 HelloWorlds converged ${took}s after kubectl apply began (apply itself ${applied_in}s);" \
   "$reconciles reconciles = $(ratio "$reconciles" "$took") reconciles/s; $patches PATCH requests" \
   "(ConfigMap applies + status applies)"
@@ -54,16 +75,37 @@ check "runtime: exactly 300 ConfigMaps (got $cms)" test "$cms" -eq 300
 wrong=$(kubectl get configmaps -n "$ns" -o jsonpath='{range .items[*]}{.metadata.name}={.data.message}{"\n"}{end}' |
   awk -F= '/^hw-/ { n = substr($1, 4); if ($2 != "hello-" n) print }' | wc -l)
 check "runtime: each ConfigMap holds its own HelloWorld's message ($wrong wrong)" test "$wrong" -eq 0
-sleep 1 # the watch above reports what the API server has already committed; let it print
-kill "$watch_pid" 2>/dev/null; wait "$watch_pid" 2>/dev/null; watch_pid=
-added=$(grep -c '^ADDED hw-' "$work/cm-events")
-modified=$(grep -c '^MODIFIED hw-' "$work/cm-events")
-info "ConfigMap watch events: $added ADDED, $modified MODIFIED"
+# Events arrive in order: once the watches show a marker created now, they have shown all before it.
+kubectl create configmap marker-cm -n "$ns" >/dev/null
+helloworlds_yaml marker-hw 1 1 marker | kubectl apply -n "$ns" -f - >/dev/null
+wait_until 20 grep -q '"name":"marker-cm"' "$work/cm-events"
+wait_until 20 grep -q '"name":"marker-hw-1"' "$work/hw-events"
+kill "${watch_pids[@]}" 2>/dev/null; wait "${watch_pids[@]}" 2>/dev/null; watch_pids=()
+events "$work/cm-events" | sed '/ marker-cm$/,$d' >"$work/cm-list"
+events "$work/hw-events" | sed '/ marker-hw-1 /,$d' >"$work/hw-list"
+added=$(grep -c '^ADDED hw-' "$work/cm-list")
+modified=$(grep -c '^MODIFIED hw-' "$work/cm-list")
+hw_modified=$(grep -c '^MODIFIED hw-' "$work/hw-list")
+# HelloWorlds whose status was written more than once, with the Ready lastTransitionTime of each write.
+rewritten=$(awk '$1 == "MODIFIED" { n[$2]++; t[$2] = t[$2] " " $3 } END { for (k in n) if (n[k] > 1) print k ":" t[k] }' "$work/hw-list" | sort)
+most=$(awk '$1 == "MODIFIED" { n[$2]++ } END { m = 0; for (k in n) if (n[k] > m) m = n[k]; print m + 0 }' "$work/hw-list")
+info "watch events: ConfigMaps $added ADDED, $modified MODIFIED; HelloWorlds $hw_modified MODIFIED (status writes)"
 check "runtime: each ConfigMap written once: 300 ADDED, 0 MODIFIED (got $added, $modified)" \
   test "$added" -eq 300 -a "$modified" -eq 0
-# One server-side apply of the ConfigMap and one of the status per object; a few conflicts or
-# retries are allowed, a second round of writes is not.
-check "runtime: PATCH count close to 2 per object ($patches for 300)" test "$patches" -ge 600 -a "$patches" -le 630
+# One status write per HelloWorld. Under load a reconcile can run on a cached HelloWorld that does not
+# show the operator's own status write yet, and write the status again with a new Ready
+# lastTransitionTime (RELIABILITY.md, defect 2): reported here, and bounded so that a loop fails.
+[[ -z "$rewritten" ]] || info "status written again (Ready lastTransitionTime per write): $(paste -sd';' <<<"$rewritten")"
+check "runtime: HelloWorld statuses: $hw_modified writes for 300 objects, none written more than twice" \
+  test "$hw_modified" -ge 300 -a "$most" -le 2
+# One server-side apply of the ConfigMap (201 Created) and one of the status (200) per object. A
+# reconcile that runs before the operator's cache has seen its own earlier write applies again,
+# mostly a no-op for the server (no watch event above); 20-35 of them on a quiet machine, over
+# 150 on a loaded one. At most one extra apply per object: anything more is a write loop.
+info "PATCH: $created answered 201 (ConfigMaps created), $((patches - created)) answered otherwise" \
+  "(300 status applies + $((patches - created - 300)) re-applies)"
+check "runtime: PATCH count: at most one re-apply per object ($patches for 300; 600..900)" \
+  test "$patches" -ge 600 -a "$patches" -le 900
 check "runtime: no reconcile error while converging" \
   test "$(metric controller_runtime_reconcile_errors_total "$many_METRICS" 'controller="helloworld"')" -eq 0
 
@@ -76,7 +118,6 @@ if [[ -z "${KUBECORO_CONTROLPLANE_DIR:-}" ]]; then
 else
   source "$KUBECORO_CONTROLPLANE_DIR/ports.env"
   etcd=http://127.0.0.1:$ETCD_PORT
-  ns2=$(new_namespace rt-gone); namespaces+=("$ns2")
   helloworlds_yaml g 1 40 first >"$work/gone.yaml"
   kubectl apply -n "$ns2" -f "$work/gone.yaml" >/dev/null
   expect_eventually "runtime: 40 HelloWorlds converge before the fault" 60 hw_converged "$ns2" 40
@@ -140,8 +181,11 @@ info "drift reverted $(since_s "$t0")s after SIGCONT"
 patches_before=$(metric rest_client_requests_total "$resync_METRICS" 'method="PATCH"')
 reconciles_before=$(metric controller_runtime_reconcile_total "$resync_METRICS" 'controller="helloworld"')
 t0=$(now_s)
-# Two resync periods: each of the 3 objects is reconciled at least twice more.
-two_rounds() { (($(metric controller_runtime_reconcile_total "$resync_METRICS" 'controller="helloworld"') >= reconciles_before + 6)); }
+# Two resync periods (6 s) have passed and each of the 3 objects is reconciled at least twice more.
+two_rounds() {
+  (($(metric controller_runtime_reconcile_total "$resync_METRICS" 'controller="helloworld"') >= reconciles_before + 6)) &&
+    awk -v t="$(since_s "$t0")" 'BEGIN { exit !(t >= 6) }'
+}
 expect_eventually "runtime: resync reconciles every object again (2 periods of 3 s)" 20 two_rounds
 patches_after=$(metric rest_client_requests_total "$resync_METRICS" 'method="PATCH"')
 reconciles_after=$(metric controller_runtime_reconcile_total "$resync_METRICS" 'controller="helloworld"')
@@ -168,7 +212,7 @@ expect_eventually "runtime: one of two operators holds the lease" 30 held
 case "$(holder)" in
   "$id_a") leader=la standby=lb ;;
   "$id_b") leader=lb standby=la ;;
-  *) leader=la standby=lb; fail "runtime: the lease holder '$(holder)' is one of the operators ($id_a, $id_b)" ;;
+  *) leader=la standby=lb; fail "runtime: the lease holder '$(holder)' is neither operator ($id_a, $id_b)" ;;
 esac
 helloworlds_yaml l 1 5 lead | kubectl apply -n "$ns4" -f - >/dev/null
 expect_eventually "runtime: the leader converges 5 HelloWorlds" 30 hw_converged "$ns4" 5
@@ -180,7 +224,7 @@ check "runtime: only the leader reconciles ($leader: $leader_reconciles, $standb
 check "runtime: the standby's /readyz answers 200" test "$(probe_code "$(port_of "$standby" HEALTH)" /readyz)" = 200
 standby_id=$(port_of id "${standby#l}")
 t0=$(now_s)
-stop_operator "$leader" KILL
+stop_operator "$leader" KILL 2>/dev/null # (no "Killed" job notice)
 expect_eventually "runtime: after SIGKILL of the leader the standby takes over within 20 s" 20 holder_is "$standby_id"
 took=$(since_s "$t0")
 info "failover: the standby holds the lease ${took}s after SIGKILL of the leader (lease 15 s, retry 2 s)"

@@ -140,6 +140,9 @@ awaitable<void> holding(std::shared_ptr<T> owner, awaitable<void> task) {
 } // namespace
 
 reconcile_result reconcile_result::from_error(core::error e) {
+    // A reconcile cut short by shutdown did not fail: whoever runs next picks the key up again.
+    if (e.code == core::errc::cancelled)
+        return retry(std::move(e));
     return client::is_retryable(e) ? retry(std::move(e)) : terminal(std::move(e));
 }
 
