@@ -20,6 +20,10 @@ apply(client::client& c, api::resource r, json::value object, std::string field_
 awaitable<core::result<json::value>>
 apply_status(client::client& c, api::resource r, json::value object, std::string field_manager);
 
+// Makes an apply conditional on the object still being at `resource_version` (409 Conflict
+// otherwise): a status computed from a stale cache is refused instead of written.
+void require_resource_version(json::value& apply_body, const std::string& resource_version);
+
 // A controller reference to `owner` (controller=true, blockOwnerDeletion=true).
 api::owner_reference
 owner_reference_to(const api::object_meta& owner, std::string api_version, std::string kind);

@@ -222,6 +222,7 @@ awaitable<core::result<void>> write_status(const runtime::reconcile_context& ctx
     auto body = render_status(db.meta, compute_status(in));
     if (current && runtime::contains(*current, *body.at("status")))
         co_return core::result<void>{};
+    runtime::require_resource_version(body, db.meta.resource_version);
     auto written =
         co_await runtime::apply_status(ctx.client(), rs.databases, std::move(body), ctx.field_manager());
     if (!written)

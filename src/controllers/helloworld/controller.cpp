@@ -41,6 +41,7 @@ awaitable<runtime::reconcile_result> reconcile(runtime::reconcile_context ctx) {
     auto status = render_status(
         hello->meta, std::move(conditions), result, runtime::now_rfc3339(std::chrono::system_clock::now()));
     if (!status_now || !runtime::contains(*status_now, *status.at("status"))) {
+        runtime::require_resource_version(status, hello->meta.resource_version);
         if (auto written =
                 co_await runtime::apply_status(ctx.client(), helloworlds, status, ctx.field_manager());
             !written && result.kind == outcome_kind::applied)

@@ -67,4 +67,10 @@ json::value to_json(const api::owner_reference& ref) {
     };
 }
 
+void require_resource_version(json::value& apply_body, const std::string& resource_version) {
+    if (auto* o = apply_body.if_object())
+        if (auto* meta = (*o)["metadata"].if_object())
+            meta->set("resourceVersion", resource_version);
+}
+
 } // namespace kubecoro::runtime
