@@ -130,9 +130,20 @@ fi
 
 # --- the image --------------------------------------------------------------------------------
 remove_export_ctr
+# Build from a snapshot of the tree (tracked and untracked files that git does not ignore, and .git
+# for the commit): both buds below see the same files, however the tree changes meanwhile.
+context=$root
+if git rev-parse --git-dir >/dev/null 2>&1; then
+    context=$(mktemp -d /var/tmp/kubecoro-image-context.XXXXXX)
+    trap 'rm -rf "$context"' EXIT
+    git ls-files -z --cached --others --exclude-standard |
+        tar --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -C "$context" -xf -
+    [[ -d .git ]] && cp -a .git "$context/.git"
+fi
 bud() { # extra arguments...
     bah bud --isolation chroot --pull=never --layers --force-rm --build-arg "JOBS=${JOBS:-2}" \
-        --ignorefile container/.containerignore -f container/Containerfile "$@" . >&2
+        --ignorefile "$context/container/.containerignore" -f "$context/container/Containerfile" \
+        "$@" "$context" >&2
 }
 # The build stage first, tagged: its layers stay as the cache (vfs copies every layer in full)
 # when the older, now untagged ones are pruned below.

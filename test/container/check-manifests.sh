@@ -49,6 +49,9 @@ for target in default "$ns"; do
             check "can $v $r in $target" can "$v" "$r" -n "$target"
         done
     done
+    for v in get list watch; do
+        check "can $v jobs.batch in $target" can "$v" jobs.batch -n "$target"
+    done
     for r in events events.events.k8s.io; do
         for v in create patch; do
             check "can $v $r in $target" can "$v" "$r" -n "$target"

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The performance benchmark: builds kubecoro and the benchmark driver (release), starts a local
+# control plane, and prints one table per scenario (converge vs. floor, CPU, requests, memory,
+# steady state, startup, HelloWorld), with the machine facts, versions and command.
+#
+#   bash test/bench/run.sh [--n 100,1000] [--smoke] [--reconciles 4,8] [--out DIR]
+#
+#   --n LIST          Database counts (default 100,1000); HelloWorld runs at the largest
+#   --smoke           N=50 only, shorter resync period, no extra --max-concurrent-reconciles runs
+#                     (a couple of minutes once built)
+#   --reconciles LIST --max-concurrent-reconciles values for the Database converge runs
+#                     (default 4,8; the first one also gives the memory and steady-state figures)
+#   --out DIR         where the report (report.md), raw figures (results.env) and logs go
+#                     (default: a new /tmp/kubecoro-bench.XXXXXX)
+# Env: KUBECORO_BENCH_BUILD (build dir, default build-bench), and everything
+# test/controlplane/with-controlplane.sh reads (KUBECORO_USE_EXISTING_CLUSTER=1 + KUBECONFIG:
+# run against an existing cluster; the API server's CPU is then not measured).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+N_LIST=100,1000
+RECONCILES=4,8
+SMOKE=0
+OUT=""
+COMMAND="test/bench/run.sh $*"
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --n) N_LIST=$2; shift 2 ;;
+    --reconciles) RECONCILES=$2; shift 2 ;;
+    --smoke) SMOKE=1; shift ;;
+    --out) OUT=$2; shift 2 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+if ((SMOKE)); then N_LIST=50; RECONCILES=${RECONCILES%%,*}; fi
+[[ $N_LIST =~ ^[0-9]+(,[0-9]+)*$ ]] || { echo "run.sh: --n wants a comma-separated list of counts" >&2; exit 2; }
+[[ $RECONCILES =~ ^[0-9]+(,[0-9]+)*$ ]] || { echo "run.sh: --reconciles wants a comma-separated list" >&2; exit 2; }
+
+BUILD=${KUBECORO_BENCH_BUILD:-$ROOT/build-bench}
+echo "bench: building kubecoro and kubecoro_bench (release) in $BUILD" >&2
+if [[ ! -f $BUILD/build.ninja ]]; then
+  meson setup "$BUILD" "$ROOT" --wrap-mode=nodownload --buildtype=release >/dev/null
+fi
+[[ $(meson introspect --buildoptions "$BUILD" | jq -r '.[] | select(.name == "buildtype") | .value') == release ]] ||
+  { echo "run.sh: $BUILD is not a release build (meson configure $BUILD -Dbuildtype=release)" >&2; exit 2; }
+ninja -C "$BUILD" kubecoro test/bench/kubecoro_bench >&2
+
+OUT=${OUT:-$(mktemp -d /tmp/kubecoro-bench.XXXXXX)}
+mkdir -p "$OUT/logs"
+export KUBECORO_BIN=$BUILD/kubecoro KUBECORO_BENCH_BIN=$BUILD/test/bench/kubecoro_bench
+export BENCH_OUT=$OUT BENCH_N_LIST=$N_LIST BENCH_RECONCILES=$RECONCILES BENCH_SMOKE=$SMOKE
+export BENCH_COMMAND=$COMMAND
+echo "bench: results in $OUT" >&2
+
+# test/controlplane gives kube-apiserver --service-cluster-ip-range 10.0.0.0/24: 253 ClusterIPs, and
+# every Database has one ClusterIP Service. Run a copy of the scripts with a /16 (the first address,
+# in the server certificate, stays 10.0.0.1) until controlplane.sh takes the range from the
+# environment.
+CPDIR=$OUT/controlplane
+mkdir -p "$CPDIR"
+cp "$ROOT"/test/controlplane/*.sh "$CPDIR/"
+sed -i 's|--service-cluster-ip-range 10.0.0.0/24|--service-cluster-ip-range 10.0.0.0/16|' "$CPDIR/controlplane.sh"
+grep -q -- '--service-cluster-ip-range 10.0.0.0/16' "$CPDIR/controlplane.sh" ||
+  echo "bench: WARNING: could not widen the service IP range; more than ~250 Databases will not converge" >&2
+bash "$CPDIR/with-controlplane.sh" bash "$ROOT/test/bench/scenarios.sh"
