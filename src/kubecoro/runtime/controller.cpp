@@ -622,9 +622,17 @@ core::result<std::shared_ptr<controller>> controller_builder::build() {
                                            config_.make_source(s.resource), std::move(wc), std::move(handler))
                                      : std::make_shared<watcher>(client_, std::move(wc), std::move(handler));
         w->on_error = [log = c->log_](const watcher_config& cfg, std::string_view ns, const core::error& e) {
-            // 410 Gone is routine (the watched version was compacted): the watcher relists.
-            log.log(e.code == api::errc::gone ? log::level::info : log::level::warn,
-                    e.code == api::errc::gone ? "watch expired: relisting" : "watch failed",
+            // 410 Gone is routine (the watched version was compacted): the watcher relists. So is
+            // the idle timeout on a quiet watch (the API server sends nothing while nothing
+            // changes): the watcher resumes from the last resourceVersion.
+            const bool gone = e.code == api::errc::gone;
+            const bool idle = e.code == core::errc::timeout;
+            log.log(gone   ? log::level::info
+                    : idle ? log::level::debug
+                           : log::level::warn,
+                    gone   ? "watch expired: relisting"
+                    : idle ? "watch idle: reconnecting"
+                           : "watch failed",
                     {{"resource", cfg.resource.plural}, {"namespace", ns}, {"error", e}});
         };
         c->sources_.push_back({s.kind, std::move(w), std::move(s.map)});
