@@ -60,7 +60,8 @@ struct reconcile_result {
     }
     static reconcile_result retry(core::error e) { return {type::retry, {}, std::move(e)}; }
     static reconcile_result terminal(core::error e) { return {type::terminal, {}, std::move(e)}; }
-    // retry when client::is_retryable(e), else terminal.
+    // retry when client::is_retryable(e), else terminal; a 409 Conflict (a stale cache) requeues
+    // after 250 ms and a cancellation retries, neither counted as a failure.
     static reconcile_result from_error(core::error e);
 };
 

@@ -143,6 +143,10 @@ reconcile_result reconcile_result::from_error(core::error e) {
     // A reconcile cut short by shutdown did not fail: whoever runs next picks the key up again.
     if (e.code == core::errc::cancelled)
         return retry(std::move(e));
+    // A conflict means our cache is behind the object we wrote from it: look again once the watch
+    // has caught up, without calling it a failure.
+    if (e.code == api::errc::conflict)
+        return requeue_after(std::chrono::milliseconds(250));
     return client::is_retryable(e) ? retry(std::move(e)) : terminal(std::move(e));
 }
 
