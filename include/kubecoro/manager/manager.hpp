@@ -23,6 +23,10 @@ struct controller_env {
     const options& opts;
     log::logger log;
     metrics::registry& metrics;
+
+    // A builder already set up from the command line: namespaces, concurrency, resync period,
+    // shutdown timeout, logger and metrics.
+    runtime::controller_builder builder(std::string name) const;
 };
 
 using controller_factory =

@@ -410,7 +410,7 @@ awaitable<core::result<std::shared_ptr<runtime::controller>>> make_controller(ma
     // `type` too): drift detection compares against the cache, and a field missing there would
     // send a (no-op) apply on every reconcile.
     auto children = runtime::keep_paths({{"spec"}, {"data"}, {"status"}});
-    co_return runtime::controller_builder("database", env.client)
+    co_return env.builder("database")
         .for_resource(rs->databases)
         .owns(rs->secrets, runtime::keep_paths({{"type"}, {"data"}}), ours)
         .owns(rs->services, runtime::keep_paths({{"spec"}}), ours)
@@ -420,12 +420,6 @@ awaitable<core::result<std::shared_ptr<runtime::controller>>> make_controller(ma
         .watches(rs->pvcs, by_instance, runtime::keep_paths({{"spec"}, {"status"}}), ours)
         .watches(rs->jobs, by_instance, runtime::keep_paths({{"status"}}), ours)
         .reconcile_with([rs](runtime::reconcile_context ctx) { return reconcile(rs, std::move(ctx)); })
-        .namespaces(env.opts.namespaces.empty() ? std::vector<std::string>{""} : env.opts.namespaces)
-        .max_concurrent_reconciles(static_cast<std::size_t>(env.opts.max_concurrent_reconciles))
-        .resync_period(env.opts.resync_period)
-        .shutdown_timeout(env.opts.shutdown_timeout)
-        .logger(env.log)
-        .metrics(env.metrics)
         .build();
 }
 

@@ -64,16 +64,10 @@ awaitable<runtime::reconcile_result> reconcile(runtime::reconcile_context ctx) {
 } // namespace
 
 awaitable<core::result<std::shared_ptr<runtime::controller>>> make_controller(manager::controller_env env) {
-    co_return runtime::controller_builder("helloworld", env.client)
+    co_return env.builder("helloworld")
         .for_resource(helloworlds)
         .owns(configmaps, runtime::keep_paths({{"data"}}))
         .reconcile_with(reconcile)
-        .namespaces(env.opts.namespaces.empty() ? std::vector<std::string>{""} : env.opts.namespaces)
-        .max_concurrent_reconciles(static_cast<std::size_t>(env.opts.max_concurrent_reconciles))
-        .resync_period(env.opts.resync_period)
-        .shutdown_timeout(env.opts.shutdown_timeout)
-        .logger(env.log)
-        .metrics(env.metrics)
         .build();
 }
 

@@ -243,6 +243,17 @@ awaitable<int> operate(options opts, std::map<std::string, controller_factory> f
 
 } // namespace
 
+runtime::controller_builder controller_env::builder(std::string name) const {
+    runtime::controller_builder b(std::move(name), client);
+    b.namespaces(opts.namespaces.empty() ? std::vector<std::string>{""} : opts.namespaces)
+        .max_concurrent_reconciles(static_cast<std::size_t>(opts.max_concurrent_reconciles))
+        .resync_period(opts.resync_period)
+        .shutdown_timeout(opts.shutdown_timeout)
+        .logger(log)
+        .metrics(metrics);
+    return b;
+}
+
 int run(const options& opts, const std::map<std::string, controller_factory>& factories) {
     log::logger_config lcfg;
     lcfg.min_level = *log::parse_level(opts.log_level);
