@@ -34,9 +34,9 @@ jsonpath_is() { local want=$1; shift; [[ "$(kubectl "$@" 2>/dev/null)" == "$want
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# start_operator NAME [FLAGS...]: runs kubecoro in the background with its own probe and metrics
-# ports (exported as <NAME>_HEALTH and <NAME>_METRICS), logging to $E2E_LOGS/NAME.log.
-start_operator() {
+# start_operator_nowait NAME [FLAGS...]: start_operator without waiting for /readyz (for an
+# operator that cannot become ready yet).
+start_operator_nowait() {
   local name=$1; shift
   local health metrics
   health=$(free_port); metrics=$(free_port)
@@ -46,7 +46,14 @@ start_operator() {
     --health-probe-bind-address="127.0.0.1:$health" --metrics-bind-address="127.0.0.1:$metrics" \
     "$@" >>"$E2E_LOGS/$name.log" 2>&1 &
   E2E_PIDS[$name]=$!
-  wait_until 30 curl -fsS "http://127.0.0.1:$health/readyz"
+}
+
+# start_operator NAME [FLAGS...]: runs kubecoro in the background with its own probe and metrics
+# ports (exported as <NAME>_HEALTH and <NAME>_METRICS), logging to $E2E_LOGS/NAME.log.
+start_operator() {
+  local health_var=${1}_HEALTH
+  start_operator_nowait "$@"
+  wait_until 30 curl -fsS "http://127.0.0.1:${!health_var}/readyz"
 }
 
 # stop_operator NAME [SIGNAL]: signals the operator and waits; returns its exit status.
@@ -95,20 +102,6 @@ install_crds() {
 }
 
 # ---- runtime and reliability helpers (runtime_test.sh, reliability_test.sh) -------------------
-
-# start_operator_nowait NAME [FLAGS...]: start_operator without waiting for /readyz (for an
-# operator that cannot become ready yet).
-start_operator_nowait() {
-  local name=$1; shift
-  local health metrics
-  health=$(free_port); metrics=$(free_port)
-  printf -v "${name}_HEALTH" '%s' "$health"; printf -v "${name}_METRICS" '%s' "$metrics"
-  export "${name}_HEALTH" "${name}_METRICS"
-  "$KUBECORO_BIN" --log-format=json --log-level=debug \
-    --health-probe-bind-address="127.0.0.1:$health" --metrics-bind-address="127.0.0.1:$metrics" \
-    "$@" >>"$E2E_LOGS/$name.log" 2>&1 &
-  E2E_PIDS[$name]=$!
-}
 
 # operator_alive NAME: its process runs (not exited, not a zombie).
 operator_alive() {
