@@ -27,14 +27,8 @@ OUT=${OUT:-$(mktemp -d /tmp/kubecoro-profile.XXXXXX)}
 mkdir -p "$OUT"
 export KUBECORO_BIN=$BUILD/kubecoro KUBECORO_BENCH_BIN=$BUILD/test/bench/kubecoro_bench PROFILE_OUT=$OUT PROFILE_N=$N
 
-# The same wider service range as run.sh (one ClusterIP per Database).
-CPDIR=$OUT/controlplane
-mkdir -p "$CPDIR"
-cp "$ROOT"/test/controlplane/*.sh "$CPDIR/"
-sed -i 's|--service-cluster-ip-range 10.0.0.0/24|--service-cluster-ip-range 10.0.0.0/16|' "$CPDIR/controlplane.sh"
-
 # shellcheck disable=SC2016 # expanded by the inner shell
-bash "$CPDIR/with-controlplane.sh" bash -c '
+bash "$ROOT/test/controlplane/with-controlplane.sh" bash -c '
 set -euo pipefail
 cd "$PROFILE_OUT"
 port() { python3 -c "import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); print(s.getsockname()[1])"; }

@@ -53,14 +53,4 @@ export BENCH_OUT=$OUT BENCH_N_LIST=$N_LIST BENCH_RECONCILES=$RECONCILES BENCH_SM
 export BENCH_COMMAND=$COMMAND
 echo "bench: results in $OUT" >&2
 
-# test/controlplane gives kube-apiserver --service-cluster-ip-range 10.0.0.0/24: 253 ClusterIPs, and
-# every Database has one ClusterIP Service. Run a copy of the scripts with a /16 (the first address,
-# in the server certificate, stays 10.0.0.1) until controlplane.sh takes the range from the
-# environment.
-CPDIR=$OUT/controlplane
-mkdir -p "$CPDIR"
-cp "$ROOT"/test/controlplane/*.sh "$CPDIR/"
-sed -i 's|--service-cluster-ip-range 10.0.0.0/24|--service-cluster-ip-range 10.0.0.0/16|' "$CPDIR/controlplane.sh"
-grep -q -- '--service-cluster-ip-range 10.0.0.0/16' "$CPDIR/controlplane.sh" ||
-  echo "bench: WARNING: could not widen the service IP range; more than ~250 Databases will not converge" >&2
-bash "$CPDIR/with-controlplane.sh" bash "$ROOT/test/bench/scenarios.sh"
+bash "$ROOT/test/controlplane/with-controlplane.sh" bash "$ROOT/test/bench/scenarios.sh"

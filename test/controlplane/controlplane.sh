@@ -146,7 +146,7 @@ cmd_apiserver() {
     --client-ca-file "$P/ca.crt" --authorization-mode Node,RBAC --anonymous-auth=true
     --service-account-issuer https://kubernetes.default.svc.cluster.local
     --service-account-signing-key-file "$P/sa.key" --service-account-key-file "$P/sa.pub"
-    --service-cluster-ip-range 10.0.0.0/24 --allow-privileged=true --endpoint-reconciler-type none
+    --service-cluster-ip-range 10.0.0.0/16 --allow-privileged=true --endpoint-reconciler-type none
     --enable-admission-plugins NamespaceLifecycle,LimitRanger,ServiceAccount,DefaultStorageClass,ResourceQuota,MutatingAdmissionWebhook,ValidatingAdmissionWebhook
     --profiling=false --logtostderr --v 1)
 }
