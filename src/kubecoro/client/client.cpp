@@ -223,7 +223,14 @@ std::invoke_result_t<Exchange&, std::shared_ptr<client_impl>, std::string> send_
             co_return timed_out(request, limit, std::get<1>(outcome));
         }
         auto r = std::move(std::get<0>(outcome));
-        const int status = r ? status_of(*r) : 0;
+        if (!r) {
+            // No answer (a connection cut, garbage, a TLS failure): say which request it was.
+            report(*impl, request.method, 0);
+            auto e = std::move(r).error();
+            e.message = request.method + " " + path_only(request.target) + ": " + e.message;
+            co_return core::fail(std::move(e));
+        }
+        const int status = status_of(*r);
         report(*impl, request.method, status);
         if (status == 401 && attempt == 0) {
             impl->auth.invalidate();
