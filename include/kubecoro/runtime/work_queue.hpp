@@ -6,7 +6,8 @@
 //   queued again by done().
 // - add_after() delays an add; of several delays for one key the earliest wins. Like client-go,
 //   an immediate add does not cancel a pending delayed one.
-// - add_rate_limited() delays by a per-key exponential backoff until forget().
+// - add_rate_limited() delays by a per-key exponential backoff until forget(), or longer when
+//   the server asked for it.
 #pragma once
 
 #include <kubecoro/core/backoff.hpp>
@@ -37,8 +38,10 @@ public:
     void add(const std::string& key, clock::time_point now);
     // Makes `key` ready at now + delay (at once when delay <= 0).
     void add_after(const std::string& key, clock::duration delay, clock::time_point now);
-    // add_after() with the key's next backoff delay; returns that delay.
-    clock::duration add_rate_limited(const std::string& key, clock::time_point now);
+    // add_after() with the key's next backoff delay, or `at_least` when that is longer (a server's
+    // Retry-After); returns the delay.
+    clock::duration
+    add_rate_limited(const std::string& key, clock::time_point now, clock::duration at_least = {});
     // Clears the key's failure count (after a success).
     void forget(const std::string& key);
     // Consecutive add_rate_limited() calls since the last forget().

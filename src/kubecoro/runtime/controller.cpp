@@ -468,7 +468,8 @@ void controller::finish(const std::string& key, const reconcile_result& result, 
         queue_.add_after(key, result.after, now);
         break;
     case reconcile_result::type::retry:
-        queue_.add_rate_limited(key, now);
+        // No sooner than the server's Retry-After (429, 503): a retry storm is what it warns of.
+        queue_.add_rate_limited(key, now, result.error.retry_after);
         break;
     case reconcile_result::type::terminal:
         queue_.forget(key);

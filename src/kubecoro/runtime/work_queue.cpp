@@ -43,9 +43,10 @@ void work_queue::add_after(const std::string& key, clock::duration delay, clock:
     waiting_order_.emplace(at, seq, key);
 }
 
-work_queue::clock::duration work_queue::add_rate_limited(const std::string& key, clock::time_point now) {
+work_queue::clock::duration
+work_queue::add_rate_limited(const std::string& key, clock::time_point now, clock::duration at_least) {
     unsigned& failures = failures_[key];
-    clock::duration delay = core::exponential_delay(cfg_.rate_limit, failures);
+    clock::duration delay = std::max(core::exponential_delay(cfg_.rate_limit, failures), at_least);
     if (failures < 1000) // the delay saturated long before
         ++failures;
     ++retries_total_;

@@ -1,4 +1,5 @@
 // The controller's queue driver on a real io_context, with events injected by hand (no sockets).
+#include <kubecoro/api/errc.hpp>
 #include <kubecoro/core/errc.hpp>
 #include <kubecoro/metrics/metrics.hpp>
 #include <kubecoro/runtime/controller.hpp>
@@ -136,6 +137,40 @@ TEST_CASE("retry comes back after the rate-limited backoff, terminal does not") 
     CHECK(seen.calls["ns/flaky"] == 3);
     CHECK(seen.calls["ns/broken"] == 1);
     CHECK(c->queue().num_requeues("ns/flaky") == 0); // forgotten after the success
+}
+
+TEST_CASE("a retry comes back no sooner than the server's Retry-After") {
+    seen = {};
+    seen.work = 1ms;
+    seen.decide = [](const std::string&, int n) {
+        if (n > 1)
+            return reconcile_result::done();
+        core::error busy{api::errc::too_many_requests, "429 TooManyRequests"};
+        busy.retry_after = 200ms;
+        return reconcile_result::from_error(busy);
+    };
+    auto c = make_controller(1);
+    auto started = std::chrono::steady_clock::now();
+    run(c, [](std::shared_ptr<controller> c) -> awaitable<void> {
+        c->enqueue({"ns", "w"});
+        co_await wait_until([] { return seen.calls["ns/w"] == 2; });
+        c->stop();
+    });
+    CHECK(seen.calls["ns/w"] == 2);
+    CHECK(std::chrono::steady_clock::now() - started >= 200ms); // the backoff alone is 5 ms
+}
+
+TEST_CASE("from_error: cancelled retries, a conflict requeues, the rest by is_retryable") {
+    CHECK(reconcile_result::from_error({core::errc::cancelled, "x"}).kind == reconcile_result::type::retry);
+    auto conflict = reconcile_result::from_error({api::errc::conflict, "409"});
+    CHECK(conflict.kind == reconcile_result::type::requeue_after);
+    CHECK(conflict.after == 250ms);
+    core::error busy{api::errc::service_unavailable, "503"};
+    busy.retry_after = 1s;
+    auto retry = reconcile_result::from_error(busy);
+    CHECK(retry.kind == reconcile_result::type::retry);
+    CHECK(retry.error.retry_after == 1s);
+    CHECK(reconcile_result::from_error({api::errc::invalid, "422"}).kind == reconcile_result::type::terminal);
 }
 
 TEST_CASE("requeue_after comes back after the delay") {

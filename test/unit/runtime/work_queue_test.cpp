@@ -132,6 +132,20 @@ TEST_CASE("rate-limited adds back off exponentially per key, cap, and reset on f
     CHECK(drain(q, t0 + 5ms) == std::vector<std::string>{"ns/a", "ns/b"});
 }
 
+TEST_CASE("a rate-limited add waits at least as long as the server asked (Retry-After)") {
+    runtime::work_queue q;
+    CHECK(q.add_rate_limited("ns/a", t0, 2s) == 2s);
+    CHECK(q.num_requeues("ns/a") == 1); // the backoff still counts the failure
+    CHECK(q.add_rate_limited("ns/a", t0, 1ms) == 10ms);
+    CHECK(q.next_deadline() == t0 + 10ms);
+    CHECK(drain(q, t0 + 9ms).empty());
+    CHECK(drain(q, t0 + 10ms) == std::vector<std::string>{"ns/a"});
+    runtime::work_queue fresh;
+    (void)fresh.add_rate_limited("ns/b", t0, 2s);
+    CHECK(drain(fresh, t0 + 1999ms).empty());
+    CHECK(drain(fresh, t0 + 2s) == std::vector<std::string>{"ns/b"});
+}
+
 TEST_CASE("a custom rate limit") {
     runtime::work_queue q(runtime::work_queue_config{{1s, 4s, 3.0, 0.0, 0s}});
     CHECK(q.add_rate_limited("k", t0) == 1s);
