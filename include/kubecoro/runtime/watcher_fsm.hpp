@@ -1,6 +1,7 @@
 // The watcher's protocol as a state machine without I/O (kube-rs watcher.rs): list every page,
-// watch from the list's resourceVersion, watch again when the server ends the stream, relist on
-// 410 Gone, back off (jittered, exponential, reset after a quiet period) on any other error.
+// watch from the list's resourceVersion, watch again when the server ends the stream or it stays
+// silent, relist on 410 Gone, back off (jittered, exponential, reset after a quiet period or an
+// event) on any other error.
 // The driver asks next(now) what to do, does it, and reports what happened.
 #pragma once
 
@@ -45,12 +46,14 @@ public:
     // A list page arrived. True when it was the last one: the driver now replaces its store with
     // the pages collected since the first, and the machine watches from `resource_version`.
     bool on_page(std::string resource_version, std::string continue_token);
-    // An ADDED/MODIFIED/DELETED/BOOKMARK event: later watches resume from its resourceVersion.
+    // An ADDED/MODIFIED/DELETED/BOOKMARK event: later watches resume from its resourceVersion, and
+    // the backoff starts over.
     void on_event(std::string resource_version);
     // The server ended the watch cleanly (timeoutSeconds): watch again from the last version.
     void on_watch_ended();
     // A list or watch failed at `now`. 410 Gone relists at once (after a backoff when the list
-    // itself was expired); anything else waits a backoff and resumes where it was.
+    // itself was expired); a timeout while watching (no bytes for the idle timeout) watches again
+    // at once; anything else waits a backoff and resumes where it was.
     void on_error(const core::error& e, clock::time_point now);
 
     watcher_state state() const { return state_; }

@@ -1,4 +1,5 @@
 #include <kubecoro/api/errc.hpp>
+#include <kubecoro/core/errc.hpp>
 #include <kubecoro/runtime/watcher_fsm.hpp>
 
 namespace kubecoro::runtime {
@@ -34,6 +35,8 @@ bool watcher_fsm::on_page(std::string resource_version, std::string continue_tok
 void watcher_fsm::on_event(std::string resource_version) {
     if (!resource_version.empty())
         resource_version_ = std::move(resource_version);
+    // The stream works: the next failure starts the backoff over (kube-rs resets on any event).
+    backoff_.reset();
 }
 
 void watcher_fsm::on_watch_ended() {}
@@ -51,6 +54,10 @@ void watcher_fsm::on_error(const core::error& e, clock::time_point now) {
         state_ = watcher_state::listing;
         return;
     }
+    // A watch silent for the idle timeout is not the server failing: watch again at once from the
+    // same version (a server that hangs is then asked again once per idle timeout, no more).
+    if (e.code == core::errc::timeout && state_ == watcher_state::watching)
+        return;
     if (gone)
         relist(); // an expired continue token: start the list over, but not in a tight loop
     if (state_ != watcher_state::backoff)

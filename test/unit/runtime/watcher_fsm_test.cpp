@@ -13,7 +13,8 @@ namespace {
 
 const core::backoff_config no_jitter{800ms, 30s, 2.0, 0.0, 120s};
 const core::error gone{api::errc::gone, "410 Expired"};
-const core::error broken{core::errc::timeout, "idle"};
+const core::error broken{core::errc::io, "connection reset"};
+const core::error idle{core::errc::timeout, "no bytes for 70000ms"};
 
 struct fixture {
     watcher_fsm fsm{no_jitter, 1};
@@ -135,6 +136,39 @@ TEST_CASE_FIXTURE(fixture, "other errors back off exponentially and resume where
         fsm.on_error(broken, now);
         CHECK(fsm.last_delay() == 6400ms);
     }
+}
+
+TEST_CASE_FIXTURE(fixture, "an event starts the backoff over") {
+    list_once("100");
+    for (int i = 0; i < 3; ++i) {
+        fsm.on_error(broken, now);
+        now += fsm.last_delay();
+        CHECK(fsm.next(now).kind == type::watch);
+    }
+    CHECK(fsm.last_delay() == 3200ms);
+    fsm.on_event("120"); // the watch that followed delivered an event
+    fsm.on_error(broken, now);
+    CHECK(fsm.last_delay() == 800ms);
+}
+
+TEST_CASE_FIXTURE(fixture,
+                  "a silent watch (idle timeout) is watched again at once, a silent list backs off") {
+    list_once("100");
+    fsm.on_error(broken, now);
+    now += 800ms;
+    CHECK(fsm.next(now).kind == type::watch);
+    fsm.on_error(idle, now);
+    CHECK(fsm.state() == watcher_state::watching);
+    auto again = fsm.next(now);
+    CHECK(again.kind == type::watch);
+    CHECK(again.resource_version == "100");
+    fsm.on_error(broken, now); // the idle timeout neither reset nor grew the backoff
+    CHECK(fsm.last_delay() == 1600ms);
+
+    watcher_fsm listing{no_jitter, 1};
+    CHECK(listing.next(now).kind == type::list);
+    listing.on_error(idle, now);
+    CHECK(listing.state() == watcher_state::backoff);
 }
 
 TEST_CASE_FIXTURE(fixture, "a failed first list is retried as a list") {
