@@ -27,6 +27,8 @@ struct options {
     int max_concurrent_reconciles = 4;
     std::chrono::milliseconds resync_period = std::chrono::minutes(10);
     std::chrono::milliseconds shutdown_timeout = std::chrono::seconds(30);
+    // A watch that receives no byte this long is taken for dead and reopened (0: the default).
+    std::chrono::milliseconds watch_idle_timeout = std::chrono::seconds(70);
     std::vector<std::string> controllers = {"database", "helloworld"};
 };
 

@@ -141,6 +141,8 @@ awaitable<int> operate(options opts, std::map<std::string, controller_factory> f
     client::client_options copts;
     copts.qps = opts.kube_api_qps;
     copts.burst = opts.kube_api_burst;
+    if (opts.watch_idle_timeout > std::chrono::milliseconds::zero())
+        copts.watch_idle_timeout = opts.watch_idle_timeout;
     copts.on_request = [&requests](std::string_view method, int code) {
         requests.with({code ? std::to_string(code) : std::string("<error>"), std::string(method)}).inc();
     };

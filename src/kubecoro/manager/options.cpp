@@ -136,6 +136,7 @@ std::map<std::string, flag_spec> run_flags(options& o) {
         }};
     flags["resync-period"] = duration(o.resync_period);
     flags["shutdown-timeout"] = duration(o.shutdown_timeout);
+    flags["watch-idle-timeout"] = duration(o.watch_idle_timeout);
     flags["controllers"] = {false, [&o](const std::string& f, const std::string& v) -> core::result<void> {
                                 auto list = split_list(v);
                                 for (const auto& c : list)
@@ -293,6 +294,7 @@ Flags:
   --max-concurrent-reconciles N       reconciles in flight per controller (default 4)
   --resync-period DURATION            drift-repair period per object (default 10m)
   --shutdown-timeout DURATION         how long in-flight reconciles may finish (default 30s)
+  --watch-idle-timeout DURATION       reconnect a watch that receives nothing this long (default 70s)
   --controllers LIST                  database,helloworld (default both)
   --version                           same as the version command
   -h, --help                          this text

@@ -27,6 +27,7 @@ TEST_CASE("flags in both spellings") {
                                             "7",
                                             "--leader-elect",
                                             "--resync-period=1h30m",
+                                            "--watch-idle-timeout=5s",
                                             "--controllers=helloworld",
                                             "--log-format=text"});
     REQUIRE(inv);
@@ -37,6 +38,7 @@ TEST_CASE("flags in both spellings") {
     CHECK(inv->run.kube_api_burst == 7);
     CHECK(inv->run.leader_elect);
     CHECK(inv->run.resync_period == 90min);
+    CHECK(inv->run.watch_idle_timeout == 5s);
     CHECK(inv->run.controllers == std::vector<std::string>{"helloworld"});
     CHECK(inv->run.log_format == manager::log_encoding::text);
 }
