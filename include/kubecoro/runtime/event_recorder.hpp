@@ -44,9 +44,11 @@ struct event_record {
 };
 
 struct event_recorder_config {
-    std::string component;         // reportingComponent and source.component: the controller
-    std::string instance;          // reportingInstance and source.host (e.g. the pod name); optional
-    std::size_t max_pending = 256; // unsent events; beyond it the oldest is dropped
+    std::string component; // reportingComponent and source.component: the controller
+    std::string instance;  // reportingInstance and source.host (e.g. the pod name); optional
+    // Unsent events; beyond it the oldest is dropped. client-go's broadcaster queues 1000: a burst
+    // of 1000 refused objects must not lose a quarter of their events.
+    std::size_t max_pending = 1000;
     std::chrono::steady_clock::duration aggregation_window = 10min;
     std::size_t max_series = 4096; // remembered series of identical events
 };

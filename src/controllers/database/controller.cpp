@@ -205,7 +205,8 @@ void record_changes(const runtime::reconcile_context& ctx,
         }
 }
 
-awaitable<core::result<void>> write_status(const runtime::reconcile_context& ctx,
+// True when it wrote, false when the status already said the same.
+awaitable<core::result<bool>> write_status(const runtime::reconcile_context& ctx,
                                            const resources& rs,
                                            const runtime::object& db,
                                            status_input in) {
@@ -221,16 +222,18 @@ awaitable<core::result<void>> write_status(const runtime::reconcile_context& ctx
     in.now = runtime::now_rfc3339(std::chrono::system_clock::now());
     auto body = render_status(db.meta, compute_status(in));
     if (current && runtime::contains(*current, *body.at("status")))
-        co_return core::result<void>{};
+        co_return false;
     runtime::require_resource_version(body, db.meta.resource_version);
     auto written =
         co_await runtime::apply_status(ctx.client(), rs.databases, std::move(body), ctx.field_manager());
     if (!written)
         co_return core::fail(written.error());
-    co_return core::result<void>{};
+    co_return true;
 }
 
-// A spec we cannot serve: say so once (condition and event), and wait for the next change.
+// A spec we cannot serve: say so once (condition and event), and wait for the next change. The
+// event follows the status write that took: a write refused for a stale view (409, retried) or
+// a reconcile that has not seen its own write yet does not say it again.
 awaitable<reconcile_result> refuse(const runtime::reconcile_context& ctx,
                                    const resources& rs,
                                    const runtime::object& db,
@@ -243,11 +246,12 @@ awaitable<reconcile_result> refuse(const runtime::reconcile_context& ctx,
             if (const auto* rc = runtime::find_condition(*conditions, condition_type::reconcile_succeeded))
                 already_said = rc->status == "False" && rc->observed_generation == db.meta.generation &&
                                rc->message.find(in.error->message.substr(0, 64)) != std::string::npos;
-    if (!already_said)
-        ctx.record(runtime::event_type::warning, std::string(reason), in.error->message);
     std::string message = in.error->message;
-    if (auto w = co_await write_status(ctx, rs, db, std::move(in)); !w)
-        co_return reconcile_result::from_error(w.error());
+    auto written = co_await write_status(ctx, rs, db, std::move(in));
+    if (!written)
+        co_return reconcile_result::from_error(written.error());
+    if (*written && !already_said)
+        ctx.record(runtime::event_type::warning, std::string(reason), message);
     co_return reconcile_result::terminal(core::error{core::errc::invalid_argument, message});
 }
 
@@ -312,6 +316,15 @@ awaitable<reconcile_result> reconcile(std::shared_ptr<const resources> rs, runti
     if (!db)
         co_return reconcile_result::done();
 
+    auto spec = parse_spec(db->body);
+    auto named = spec ? validate_name(db->meta.name, *spec) : core::result<void>{};
+    status_input in;
+    in.observed = observe(ctx, *rs, *db);
+    // An invalid spec before anything exists creates nothing, so there is nothing to clean up:
+    // the finalizer waits for a valid spec (and the refusal is one status write, not three).
+    bool nothing_to_clean = !(spec && named) && !in.observed.statefulset &&
+                            !cached(ctx, rs->secrets, db->meta.namespace_, secret_name(db->meta));
+
     const std::string fin(finalizer); // named: see core/asio.hpp on g++ 12
     switch (runtime::decide_finalizer(db->meta, finalizer)) {
     case runtime::finalizer_step::released:
@@ -319,6 +332,8 @@ awaitable<reconcile_result> reconcile(std::shared_ptr<const resources> rs, runti
     case runtime::finalizer_step::cleanup:
         co_return co_await clean_up(ctx, *rs, *db);
     case runtime::finalizer_step::add:
+        if (nothing_to_clean)
+            break;
         if (auto r = co_await runtime::ensure_finalizer(ctx.client(), rs->databases, db->meta, fin); !r)
             co_return reconcile_result::from_error(r.error());
         break;
@@ -326,11 +341,8 @@ awaitable<reconcile_result> reconcile(std::shared_ptr<const resources> rs, runti
         break;
     }
 
-    status_input in;
-    in.observed = observe(ctx, *rs, *db);
-    auto spec = parse_spec(db->body);
-    if (!spec) {
-        in.error = reconcile_error{error_kind::invalid_spec, spec.error().message};
+    if (!spec || !named) {
+        in.error = reconcile_error{error_kind::invalid_spec, (spec ? named.error() : spec.error()).message};
         co_return co_await refuse(ctx, *rs, *db, std::move(in), "InvalidSpec");
     }
     in.spec = *spec;

@@ -125,6 +125,19 @@ bool is_path_component(std::string_view s) {
     return true;
 }
 
+// Dot-separated labels of `alnum` characters and inner dashes (none empty).
+bool dns_labels(std::string_view s, bool (*alnum)(char)) {
+    while (true) {
+        std::string_view label = s.substr(0, s.find('.'));
+        if (label.empty() || !alnum(label.front()) || !alnum(label.back()) ||
+            !std::all_of(label.begin(), label.end(), [alnum](char c) { return alnum(c) || c == '-'; }))
+            return false;
+        if (label.size() == s.size())
+            return true;
+        s = s.substr(label.size() + 1);
+    }
+}
+
 // A registry host: DNS-like labels, optionally ":port".
 bool is_domain(std::string_view s) {
     if (auto colon = s.find(':'); colon != std::string_view::npos) {
@@ -134,15 +147,7 @@ bool is_domain(std::string_view s) {
             return false;
         s = s.substr(0, colon);
     }
-    while (true) {
-        std::string_view label = s.substr(0, s.find('.'));
-        if (label.empty() || !is_alnum(label.front()) || !is_alnum(label.back()) ||
-            !std::all_of(label.begin(), label.end(), [](char c) { return is_alnum(c) || c == '-'; }))
-            return false;
-        if (label.size() == s.size())
-            return true;
-        s = s.substr(label.size() + 1);
-    }
+    return dns_labels(s, is_alnum);
 }
 
 bool is_digest(std::string_view s) {
@@ -194,6 +199,12 @@ std::optional<std::string> image_problem(std::string_view ref) {
     }
 }
 
+// Kubernetes clamps larger quantities to 2^63-1 units, so the object would never hold what was asked.
+bool beyond_kubernetes(const api::quantity& q) {
+    return q.nano > static_cast<__int128>(INT64_MAX) * 1'000'000'000;
+}
+constexpr std::string_view too_large = " is larger than Kubernetes can represent (about 8Ei)";
+
 // A positive quantity, or why not.
 std::optional<std::string> size_problem(std::string_view s) {
     auto q = api::parse_quantity(s);
@@ -201,7 +212,21 @@ std::optional<std::string> size_problem(std::string_view s) {
         return quoted(s) + " is not a quantity (for example 10Gi)";
     if (q->nano <= 0)
         return "must be positive (got " + quoted(s) + ")";
+    if (beyond_kubernetes(*q))
+        return quoted(s) + std::string(too_large);
     return std::nullopt;
+}
+
+// A DNS-1123 subdomain (what Kubernetes requires of a StorageClass name): at most 253 characters,
+// dot-separated labels of lowercase letters, digits and inner dashes.
+bool is_dns_subdomain(std::string_view s) {
+    return !s.empty() && s.size() <= 253 && dns_labels(s, is_lower_alnum);
+}
+
+// The resources a pod template accepts without further rules (extended resources and hugepages
+// need requests equal to limits and other resources beside them).
+bool is_container_resource(std::string_view name) {
+    return name == "cpu" || name == "memory" || name == "ephemeral-storage";
 }
 
 // Fields of one object read with their types checked; absent (or null) fields keep their default.
@@ -267,6 +292,10 @@ void read_resource_list(const json::value& list,
     }
     for (const auto& [name, v] : *o) {
         std::string field = std::string(path) + "." + name;
+        if (!is_container_resource(name)) {
+            errors.add(field, "not a resource kubecoro sets (cpu, memory or ephemeral-storage)");
+            continue;
+        }
         std::string q;
         if (const std::string* s = v.if_string())
             q = *s;
@@ -276,8 +305,17 @@ void read_resource_list(const json::value& list,
             errors.add(field, "must be a quantity");
             continue;
         }
-        if (!api::parse_quantity(q)) {
+        auto parsed = api::parse_quantity(q);
+        if (!parsed) {
             errors.add(field, quoted(q) + " is not a quantity");
+            continue;
+        }
+        if (parsed->nano < 0) {
+            errors.add(field, "must not be negative (got " + quoted(q) + ")");
+            continue;
+        }
+        if (beyond_kubernetes(*parsed)) {
+            errors.add(field, quoted(q) + std::string(too_large));
             continue;
         }
         out[name] = q;
@@ -371,8 +409,13 @@ core::result<database_spec> parse_spec(const json::value& db) {
         if (auto why = size_problem(out.storage))
             errors.add("spec.storage", *why);
     }
-    if (const std::string* storage_class = r.string("storageClassName"))
+    if (const std::string* storage_class = r.string("storageClassName")) {
         out.storage_class_name = *storage_class;
+        if (!is_dns_subdomain(*storage_class))
+            errors.add("spec.storageClassName",
+                       quoted(*storage_class) +
+                           " is not a StorageClass name (lowercase DNS subdomain, at most 253 characters)");
+    }
 
     r.integer("replicas", 1, 5, out.replicas);
     read_resources(*spec, errors, out.engine, out.resources);
@@ -391,6 +434,29 @@ core::result<database_spec> parse_spec(const json::value& db) {
     if (!errors.empty())
         return errors.fail();
     return out;
+}
+
+core::result<void> validate_name(std::string_view name, const database_spec& spec) {
+    constexpr std::size_t statefulset_max = 52;                     // 63 minus "-<revision hash>"
+    constexpr std::size_t cronjob_max = 52 - sizeof("-backup") + 1; // 45
+    auto problem = [&](const std::string& why) {
+        return core::fail(core::errc::invalid_argument, "metadata.name: " + quoted(name) + " " + why);
+    };
+    bool letter_first = !name.empty() && name.front() >= 'a' && name.front() <= 'z';
+    bool label_chars =
+        std::all_of(name.begin(), name.end(), [](char c) { return is_lower_alnum(c) || c == '-'; });
+    if (!letter_first || !label_chars || name.back() == '-')
+        return problem("cannot name the Services: it must start with a lowercase letter and hold only "
+                       "lowercase letters, digits and dashes (a DNS-1035 label)");
+    if (name.size() > statefulset_max)
+        return problem("is " + std::to_string(name.size()) + " characters long; at most " +
+                       std::to_string(statefulset_max) +
+                       " fit the StatefulSet's pod labels (\"<name>-<revision hash>\", 63 characters)");
+    if (spec.backup.enabled && name.size() > cronjob_max)
+        return problem("is " + std::to_string(name.size()) +
+                       " characters long; with backups enabled at most " + std::to_string(cronjob_max) +
+                       " fit the CronJob " + std::string(name) + "-backup (52 characters)");
+    return {};
 }
 
 namespace {

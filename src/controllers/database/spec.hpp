@@ -58,6 +58,12 @@ struct database_spec {
 // "spec.storage: \"10GB\" is not a quantity; spec.replicas: must be between 1 and 5 (got 7)".
 core::result<database_spec> parse_spec(const json::value& db);
 
+// Checks metadata.name against the names of the children the API server would refuse: the
+// Services <name> and <name>-headless must be DNS-1035 labels (a letter first, no dots, at most
+// 63 characters); the StatefulSet's pods carry "<name>-<revision hash>" in a label (at most 63
+// characters), so at most 52; the CronJob <name>-backup at most 52, so 45 with backups enabled.
+core::result<void> validate_name(std::string_view name, const database_spec& spec);
+
 // What the controller read back of the children it applied.
 struct observed_statefulset {
     std::string engine;        // label app.kubernetes.io/name

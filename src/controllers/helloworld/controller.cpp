@@ -40,19 +40,22 @@ awaitable<runtime::reconcile_result> reconcile(runtime::reconcile_context ctx) {
             conditions = std::move(*decoded);
     auto status = render_status(
         hello->meta, std::move(conditions), result, runtime::now_rfc3339(std::chrono::system_clock::now()));
+    bool wrote = false;
     if (!status_now || !runtime::contains(*status_now, *status.at("status"))) {
         runtime::require_resource_version(status, hello->meta.resource_version);
-        if (auto written =
-                co_await runtime::apply_status(ctx.client(), helloworlds, status, ctx.field_manager());
-            !written && result.kind == outcome_kind::applied)
-            co_return runtime::reconcile_result::from_error(written.error());
+        auto written = co_await runtime::apply_status(ctx.client(), helloworlds, status, ctx.field_manager());
+        if (!written && result.kind != outcome_kind::apply_failed)
+            co_return runtime::reconcile_result::from_error(written.error()); // retried: say it then
+        wrote = written.has_value();
     }
 
     switch (result.kind) {
     case outcome_kind::applied:
         co_return runtime::reconcile_result::done();
     case outcome_kind::invalid_spec:
-        ctx.record(runtime::event_type::warning, "InvalidSpec", result.message);
+        // Once, with the status write that said it (not again from a view older than that write).
+        if (wrote)
+            ctx.record(runtime::event_type::warning, "InvalidSpec", result.message);
         co_return runtime::reconcile_result::terminal(
             core::error{core::errc::invalid_argument, result.message});
     case outcome_kind::apply_failed:

@@ -10,8 +10,14 @@ core::result<std::string> parse_message(const json::value& hello) {
     const json::value* message = hello.at("spec", "message");
     if (!message || message->is_null())
         return core::fail(core::errc::invalid_argument, "spec.message: required");
-    if (const std::string* s = message->if_string())
+    if (const std::string* s = message->if_string()) {
+        if (s->size() > max_message_bytes)
+            return core::fail(core::errc::invalid_argument,
+                              "spec.message: " + std::to_string(s->size()) +
+                                  " bytes do not fit a ConfigMap (at most " +
+                                  std::to_string(max_message_bytes) + " bytes)");
         return *s;
+    }
     return core::fail(core::errc::invalid_argument, "spec.message: must be a string");
 }
 

@@ -7,6 +7,7 @@
 #include <kubecoro/json/value.hpp>
 #include <kubecoro/runtime/conditions.hpp>
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,7 +16,11 @@ namespace kubecoro::controllers::helloworld {
 
 inline constexpr std::string_view kind = "HelloWorld";
 
-// spec.message; fails (naming the field) when absent or not a string.
+// A ConfigMap holds at most 1 MiB of data (Kubernetes' MaxSecretSize, counted in bytes; the CRD's
+// maxLength counts characters, so a message of multi-byte characters can pass it and still not fit).
+inline constexpr std::size_t max_message_bytes = 1024 * 1024;
+
+// spec.message; fails (naming the field) when absent, not a string, or too large for a ConfigMap.
 core::result<std::string> parse_message(const json::value& hello);
 
 // ConfigMap <name>: data.message, labels, and the HelloWorld as controller owner.

@@ -129,12 +129,12 @@ core::result<void> collect(const YAML::Node& root,
             return core::fail(std::move(name).error());
         if (name->empty())
             return item_at.fail(errc::missing_field, "name is missing");
-        YAML::Node body = item[body_key];
-        if (!present(body))
-            body = YAML::Node(YAML::NodeType::Map);
-        else if (!body.IsMap())
+        // An absent key yields an invalid node, and assigning to one throws: no assignment here.
+        const YAML::Node found = item[body_key];
+        if (present(found) && !found.IsMap())
             return item_at.fail(errc::malformed,
-                                std::string(body_key) + " must be a mapping" + line_of(body));
+                                std::string(body_key) + " must be a mapping" + line_of(found));
+        YAML::Node body = present(found) ? found : YAML::Node(YAML::NodeType::Map);
         into.try_emplace(*name, entry{body, &doc, item_at.label + " \"" + *name + "\""});
     }
     return {};

@@ -209,6 +209,17 @@ TEST_CASE("a cluster without server") {
     CHECK(r.error().message == "kubeconfig /k/config: clusters[0] \"c\": server is missing");
 }
 
+TEST_CASE("entries without their body: a missing server, not a crash (found by fuzz_kubeconfig)") {
+    auto r = parse("/k/config",
+                   "current-context: main\nclusters:\n- name: c\nusers:\n- name: u\n"
+                   "contexts:\n- name: main\n  context: {cluster: c, user: u}\n");
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().message == "kubeconfig /k/config: clusters[0] \"c\": server is missing");
+    auto no_context = parse("/k/config", "current-context: main\ncontexts:\n- name: main\n");
+    REQUIRE_FALSE(no_context.has_value());
+    CHECK(no_context.error().message == "kubeconfig /k/config: contexts[0] \"main\": cluster is missing");
+}
+
 TEST_CASE("unreadable and conflicting file references") {
     temp_dir dir;
     auto missing =

@@ -64,6 +64,17 @@ TEST_CASE("helloworld: message, ConfigMap and status") {
     auto wrong = helloworld::parse_message(parse(R"({"spec":{"message":3}})"));
     REQUIRE_FALSE(wrong.has_value());
     CHECK(wrong.error().message == "spec.message: must be a string");
+    // 1 MiB of data fits a ConfigMap; one byte more does not (a 2-byte character counts twice).
+    auto fits = helloworld::parse_message(
+        parse(R"({"spec":{"message":")" + std::string(helloworld::max_message_bytes, 'x') + "\"}}"));
+    CHECK(fits.has_value());
+    std::string big;
+    for (std::size_t i = 0; i < helloworld::max_message_bytes / 2 + 1; ++i)
+        big += "\u00e9";
+    auto too_big = helloworld::parse_message(parse(R"({"spec":{"message":")" + big + "\"}}"));
+    REQUIRE_FALSE(too_big.has_value());
+    CHECK(too_big.error().message ==
+          "spec.message: 1048578 bytes do not fit a ConfigMap (at most 1048576 bytes)");
 
     api::object_meta hw;
     hw.name = "hello";

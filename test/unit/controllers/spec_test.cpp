@@ -146,6 +146,28 @@ TEST_CASE("parse_spec: every validation error names its field") {
     CHECK(with(R"("deletionPolicy":"Orphan")") ==
           "spec.deletionPolicy: must be Retain or Delete (got \"Orphan\")");
     CHECK(with(R"("storageClassName":7)") == "spec.storageClassName: must be a string");
+    for (const char* storage_class : {"a..b", "a.-b", "-fast", "fast-", "Fast", "fast_ssd", "fast.", ""}) {
+        CAPTURE(storage_class);
+        CHECK(with(R"("storageClassName":")" + std::string(storage_class) + "\"") ==
+              "spec.storageClassName: \"" + std::string(storage_class) +
+                  "\" is not a StorageClass name (lowercase DNS subdomain, at most 253 characters)");
+    }
+    CHECK(
+        contains(with(R"("storageClassName":")" + std::string(254, 'a') + "\""), "spec.storageClassName: "));
+    CHECK(spec_of("{" + base + R"(,"storageClassName":"fast.ssd-1.example.com"})").has_value());
+    CHECK(with(R"("storage":"9Ei")") ==
+          "spec.storage: \"9Ei\" is larger than Kubernetes can represent (about 8Ei)");
+    CHECK(spec_of(R"({"engine":"mysql","version":"8.4","storage":"7Ei"})").has_value());
+    CHECK(with(R"("backup":{"storage":"1e20"})") ==
+          "spec.backup.storage: \"1e20\" is larger than Kubernetes can represent (about 8Ei)");
+    CHECK(with(R"("resources":{"requests":{"cpu":"-1"}})") ==
+          "spec.resources.requests.cpu: must not be negative (got \"-1\")");
+    CHECK(with(R"("resources":{"limits":{"memory":"100Ei"}})") ==
+          "spec.resources.limits.memory: \"100Ei\" is larger than Kubernetes can represent (about 8Ei)");
+    CHECK(with(R"("resources":{"requests":{"gpu":"1"}})") ==
+          "spec.resources.requests.gpu: not a resource kubecoro sets (cpu, memory or ephemeral-storage)");
+    CHECK(with(R"("resources":{"limits":{"CPU":"1"}})") ==
+          "spec.resources.limits.CPU: not a resource kubecoro sets (cpu, memory or ephemeral-storage)");
 
     CHECK(with(R"("resources":{"requests":{"memory":"lots"}})") ==
           "spec.resources.requests.memory: \"lots\" is not a quantity");
@@ -164,6 +186,35 @@ TEST_CASE("parse_spec: every validation error names its field") {
                    "spec.backup.schedule: \"61 * * * *\" is not a cron schedule: "));
     CHECK(contains(with(R"("backup":{"schedule":"* * *"})"), "spec.backup.schedule: "));
     CHECK(with(R"("backup":"daily")") == "spec.backup: must be an object");
+}
+
+TEST_CASE("validate_name: the children's names must be valid") {
+    auto spec = spec_of(R"({"engine":"postgresql","version":"16","storage":"1Gi"})");
+    REQUIRE(spec.has_value());
+    auto no_backup = *spec;
+    no_backup.backup.enabled = false;
+    CHECK(validate_name("db1", *spec).has_value());
+    CHECK(validate_name("a-b-c", *spec).has_value());
+    CHECK(validate_name(std::string(45, 'a'), *spec).has_value());
+    CHECK(validate_name(std::string(52, 'a'), no_backup).has_value());
+    for (const char* bad : {"1db", "db.one", "db-", "-db", "Db", ""}) {
+        CAPTURE(bad);
+        auto r = validate_name(bad, *spec);
+        REQUIRE_FALSE(r.has_value());
+        CHECK(r.error().code == core::errc::invalid_argument);
+        CHECK(r.error().message ==
+              "metadata.name: \"" + std::string(bad) +
+                  "\" cannot name the Services: it must start with a lowercase letter and "
+                  "hold only lowercase letters, digits and dashes (a DNS-1035 label)");
+    }
+    auto backup = validate_name(std::string(46, 'a'), *spec);
+    REQUIRE_FALSE(backup.has_value());
+    CHECK(contains(backup.error().message,
+                   "is 46 characters long; with backups enabled at most 45 fit the CronJob"));
+    auto sts = validate_name(std::string(53, 'a'), no_backup);
+    REQUIRE_FALSE(sts.has_value());
+    CHECK(
+        contains(sts.error().message, "is 53 characters long; at most 52 fit the StatefulSet's pod labels"));
 }
 
 TEST_CASE("parse_spec reports all problems at once") {
