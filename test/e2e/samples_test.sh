@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What a newcomer does: apply manifests/samples/ to a cluster running kubecoro and watch
 # `kubectl get db` go to Ready once the pods are ready; `kubectl explain` documents the spec; the
-# printer columns (Endpoint with -o wide) and the short name work.
+# printer columns (Endpoint with -o wide) and the short name work; a once-ready database whose pod
+# stops being ready is Degraded.
 source "$(dirname "$0")/lib.sh"
 install_crds || fail "samples: CRDs installed"
 ns=$(new_namespace samples)
@@ -27,6 +28,14 @@ check "samples: -o wide shows pg1's endpoint" jsonpath_is "pg1.$ns.svc.cluster.l
   get db pg1 -n "$ns" -o 'jsonpath={.status.endpoint}'
 check "samples: the wide row of pg1 (engine, version, endpoint)" bash -c \
   '[[ $(kubectl get db pg1 -n "$1" -o wide --no-headers | tr -s " ") == "pg1 postgresql 16 1/1 Ready "*" pg1.$1.svc.cluster.local:5432" ]]' _ "$ns"
+
+# A once-ready database losing its pod: Degraded (not Provisioning), then Ready again.
+kubectl patch -n "$ns" pod/pg1-0 --subresource=status --type=merge -p "{\"status\":{\"conditions\":[
+  {\"type\":\"Ready\",\"status\":\"False\",\"lastTransitionTime\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}]}}" >/dev/null
+expect_eventually "samples: pg1's pod not ready -> phase Degraded, Ready=False NoReplicasReady" 30 jsonpath_is "Degraded/False/NoReplicasReady" \
+  get db pg1 -n "$ns" -o 'jsonpath={.status.phase}/{.status.conditions[?(@.type=="Ready")].status}/{.status.conditions[?(@.type=="Ready")].reason}'
+make_pods_ready "$ns" app.kubernetes.io/instance=pg1
+expect_eventually "samples: pg1's pod ready again -> phase Ready" 30 jsonpath_is "Ready" get db pg1 -n "$ns" -o 'jsonpath={.status.phase}'
 
 kubectl delete namespace "$ns" --wait=false >/dev/null
 stop_operator samples TERM; rc=$?
