@@ -1,5 +1,5 @@
 // Kubernetes Events about the objects a controller manages: events.k8s.io/v1 where the server
-// serves it (found by discovery when the recorder starts), core/v1 otherwise. Recording never
+// serves it (found by discovery before the first event is sent), core/v1 otherwise. Recording never
 // waits: events are buffered and sent by the recorder's own coroutine; identical events within
 // the aggregation window become a count increment (PATCH) of the Event already sent: `count` and
 // `lastTimestamp` in core/v1, `series {count, lastObservedTime}` in events.k8s.io/v1 (as
@@ -130,7 +130,7 @@ public:
     std::uint64_t dropped() const { return dropped_; }
     std::size_t pending() const { return pending_.size(); }
     const event_recorder_config& config() const { return config_; }
-    // The API chosen by run(); core/v1 until then.
+    // The API chosen by run() before it sends the first event; core/v1 until then.
     event_api api() const { return api_; }
 
 private:
@@ -143,6 +143,7 @@ private:
     log::logger log_;
     event_aggregator aggregator_;
     event_api api_ = event_api::core_v1;
+    bool api_known_ = false; // discovery answered (before the first event is sent)
     std::deque<event_record> pending_;
     std::uint64_t dropped_ = 0;
     std::optional<asio::steady_timer> wake_;

@@ -251,7 +251,6 @@ awaitable<void> event_recorder::run() {
     auto executor = co_await asio::this_coro::executor;
     wake_.emplace(executor);
     try {
-        co_await choose_api();
         for (;;) {
             asio::cancellation_state cs = co_await asio::this_coro::cancellation_state;
             if (cancelled(cs))
@@ -261,6 +260,8 @@ awaitable<void> event_recorder::run() {
                 co_await wake_->async_wait(use_tuple);
                 continue;
             }
+            if (!api_known_)
+                co_await choose_api();
             event_record e = std::move(pending_.front());
             pending_.pop_front();
             co_await send(std::move(e));
@@ -279,9 +280,12 @@ awaitable<void> event_recorder::choose_api() {
     std::string plural = "events";
     auto found = co_await client_->discover(group, v1, plural);
     api_ = choose_event_api(found);
-    if (!found && found.error().code != api::errc::not_found)
-        log_.warn("event API discovery failed; using core/v1 Events", {{"error", found.error()}});
-    log_.info("recording events", {{"apiVersion", events_resource(api_).api_version()}});
+    // A failed discovery (not a "not served") is asked again before the next event.
+    api_known_ = found || found.error().code == api::errc::not_found;
+    if (!api_known_)
+        log_.warn("event API discovery failed; this event goes as core/v1", {{"error", found.error()}});
+    else
+        log_.info("recording events", {{"apiVersion", events_resource(api_).api_version()}});
 }
 
 awaitable<bool> event_recorder::create(const event_record& e, const std::string& key) {
