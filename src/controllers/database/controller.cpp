@@ -1,5 +1,6 @@
 #include "database/controller.hpp"
 
+#include "database/expansion.hpp"
 #include "database/password.hpp"
 #include "database/render.hpp"
 #include "database/spec.hpp"
@@ -12,11 +13,40 @@
 #include <kubecoro/runtime/finalizer.hpp>
 
 #include <map>
+#include <set>
 
 namespace kubecoro::controllers::database {
 namespace {
 
 using runtime::reconcile_result;
+
+// The Databases whose volume expansion a StorageClass refused, by class name ("" when a claim
+// had no class and there was no default): a change of that class reconciles them again.
+struct expansion_waiters {
+    std::map<std::string, std::set<std::pair<std::string, std::string>>> by_class;
+
+    void update(const api::object_meta& db, const std::optional<expansion_refusal>& refusal) {
+        std::pair<std::string, std::string> key{db.namespace_, db.name};
+        for (auto& [name, dbs] : by_class)
+            dbs.erase(key);
+        std::erase_if(by_class, [](const auto& entry) { return entry.second.empty(); });
+        if (refusal)
+            for (const auto& name : refusal->storage_classes)
+                by_class[name].insert(key);
+    }
+    std::vector<runtime::reconcile_request> waiting_for(const storage_class& c) const {
+        std::vector<runtime::reconcile_request> out;
+        auto add = [&](const std::string& name) {
+            if (auto it = by_class.find(name); it != by_class.end())
+                for (const auto& [ns, db] : it->second)
+                    out.push_back({ns, db});
+        };
+        add(c.name);
+        if (c.is_default) // a new default class concerns the claims that had none
+            add("");
+        return out;
+    }
+};
 
 // The resources the controller reads and writes; CronJob and PDB versions come from discovery.
 struct resources {
@@ -28,6 +58,9 @@ struct resources {
     api::resource jobs{"batch", "v1", "jobs", "Job"};
     api::resource cronjobs{"batch", "v1", "cronjobs", "CronJob"};
     api::resource pdbs{"policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget"};
+    api::resource storageclasses{
+        "storage.k8s.io", "v1", "storageclasses", "StorageClass", api::scope::cluster};
+    std::shared_ptr<expansion_waiters> waiters = std::make_shared<expansion_waiters>();
 
     const api::resource* by_kind(std::string_view kind) const {
         for (const auto* r : {&secrets, &services, &pvcs, &statefulsets, &cronjobs, &pdbs})
@@ -75,6 +108,14 @@ observe(const runtime::reconcile_context& ctx, const resources& rs, const runtim
                 seen.backup_jobs.push_back(observe_job(whole(*job)));
         }
     return seen;
+}
+
+std::vector<storage_class> storage_classes(const runtime::reconcile_context& ctx, const resources& rs) {
+    std::vector<storage_class> out;
+    if (const runtime::store* classes = ctx.cache(rs.storageclasses))
+        for (const auto& sc : classes->list())
+            out.push_back(observe_storage_class(whole(*sc)));
+    return out;
 }
 
 // The password of the credentials Secret, which may have outlived an earlier Database of the
@@ -231,6 +272,19 @@ awaitable<core::result<bool>> write_status(const runtime::reconcile_context& ctx
     co_return true;
 }
 
+// Whether the status already reports `message` as ReconcileSucceeded=False with `reason` for this
+// generation (then its Warning event was sent too).
+bool already_said(const runtime::object& db, std::string_view reason, const std::string& message) {
+    const auto* before = db.body.at("status");
+    if (const json::value* c = before ? before->at("conditions") : nullptr)
+        if (auto conditions = runtime::conditions_from_json(*c))
+            if (const auto* rc = runtime::find_condition(*conditions, condition_type::reconcile_succeeded))
+                return rc->status == "False" && rc->reason == reason &&
+                       rc->observed_generation == db.meta.generation &&
+                       rc->message.find(message.substr(0, 64)) != std::string::npos;
+    return false;
+}
+
 // A spec we cannot serve: say so once (condition and event), and wait for the next change. The
 // event follows the status write that took: a write refused for a stale view (409, retried) or
 // a reconcile that has not seen its own write yet does not say it again.
@@ -239,20 +293,20 @@ awaitable<reconcile_result> refuse(const runtime::reconcile_context& ctx,
                                    const runtime::object& db,
                                    status_input in,
                                    std::string_view reason) {
-    const auto* before = db.body.at("status");
-    bool already_said = false;
-    if (const json::value* c = before ? before->at("conditions") : nullptr)
-        if (auto conditions = runtime::conditions_from_json(*c))
-            if (const auto* rc = runtime::find_condition(*conditions, condition_type::reconcile_succeeded))
-                already_said = rc->status == "False" && rc->observed_generation == db.meta.generation &&
-                               rc->message.find(in.error->message.substr(0, 64)) != std::string::npos;
+    const bool said = already_said(db, reason, in.error->message);
     std::string message = in.error->message;
     auto written = co_await write_status(ctx, rs, db, std::move(in));
     if (!written)
         co_return reconcile_result::from_error(written.error());
-    if (*written && !already_said)
+    if (*written && !said)
         ctx.record(runtime::event_type::warning, std::string(reason), message);
     co_return reconcile_result::terminal(core::error{core::errc::invalid_argument, message});
+}
+
+// A cleanup step failed: retried with backoff, and said in a Warning event (repeats aggregated).
+reconcile_result cleanup_failed(const runtime::reconcile_context& ctx, const core::error& e) {
+    ctx.record(runtime::event_type::warning, "CleanupFailed", e.message);
+    return reconcile_result::from_error(e);
 }
 
 // Deletion: Delete removes the data; Retain keeps volumes and credentials, detached from the
@@ -260,6 +314,17 @@ awaitable<reconcile_result> refuse(const runtime::reconcile_context& ctx,
 awaitable<reconcile_result>
 clean_up(const runtime::reconcile_context& ctx, const resources& rs, const runtime::object& db) {
     auto spec = parse_spec(db.body);
+    // Phase Deleting while the cleanup runs (and while it fails and is retried). A stale cache is
+    // retried; any other refusal of the status write does not hold up the deletion.
+    status_input in;
+    in.observed = observe(ctx, rs, db);
+    if (spec)
+        in.spec = *spec;
+    if (auto w = co_await write_status(ctx, rs, db, std::move(in)); !w) {
+        if (w.error().code == api::errc::conflict)
+            co_return reconcile_result::from_error(w.error());
+        ctx.log().warn("status not written before cleanup", {{"error", w.error()}});
+    }
     bool delete_data = spec && spec->deletion == deletion_policy::delete_volumes;
     const auto& ns = db.meta.namespace_;
     std::vector<std::pair<const api::resource*, std::string>> keep_or_delete;
@@ -279,7 +344,7 @@ clean_up(const runtime::reconcile_context& ctx, const resources& rs, const runti
             api::delete_options background;
             auto removed = co_await ctx.client().remove(*r, ns, name, background);
             if (!removed && removed.error().code != api::errc::not_found)
-                co_return reconcile_result::from_error(removed.error());
+                co_return cleanup_failed(ctx, removed.error());
             continue;
         }
         auto current = cached(ctx, *r, ns, name);
@@ -297,7 +362,7 @@ clean_up(const runtime::reconcile_context& ctx, const resources& rs, const runti
             auto detached = co_await ctx.client().patch(
                 *r, ns, name, api::patch_type::merge, R"({"metadata":{"ownerReferences":null}})", no_options);
             if (!detached && detached.error().code != api::errc::not_found)
-                co_return reconcile_result::from_error(detached.error());
+                co_return cleanup_failed(ctx, detached.error());
         }
         kept += (kept.empty() ? "" : ", ") + r->kind + " " + name;
     }
@@ -362,8 +427,12 @@ awaitable<reconcile_result> reconcile(std::shared_ptr<const resources> rs, runti
         (void)co_await write_status(ctx, *rs, *db, std::move(in));
         co_return reconcile_result::from_error(password.error());
     }
-    auto children = render_children(db->meta, *spec, *password, in.observed, rs->versions());
-    record_changes(ctx, *spec, in.observed);
+    // Claims grow only where their StorageClass allows it; otherwise they are held at their size.
+    auto refusal = refuse_expansion(*spec, in.observed, storage_classes(ctx, *rs));
+    rs->waiters->update(db->meta, refusal);
+    const database_spec served = refusal ? hold_storage(*spec, in.observed) : *spec;
+    auto children = render_children(db->meta, served, *password, in.observed, rs->versions());
+    record_changes(ctx, served, in.observed);
     auto applied = co_await apply_children(ctx, *rs, children);
     core::error failure = applied.failure;
     if (!failure.code)
@@ -372,6 +441,10 @@ awaitable<reconcile_result> reconcile(std::shared_ptr<const resources> rs, runti
     if (failure.code) {
         in.error = reconcile_error{error_kind::apply_failed, failure.message};
         ctx.record(runtime::event_type::warning, "ApplyFailed", failure.message);
+    } else if (refusal) {
+        in.error = reconcile_error{error_kind::volume_expansion_not_supported, refusal->message};
+        if (!already_said(*db, "VolumeExpansionNotSupported", refusal->message))
+            ctx.record(runtime::event_type::warning, "VolumeExpansionNotSupported", refusal->message);
     } else if (!applied.not_expanded.empty()) {
         in.error = reconcile_error{error_kind::volume_expansion_failed, applied.not_expanded};
         ctx.record(runtime::event_type::warning, "VolumeExpansionFailed", applied.not_expanded);
@@ -431,6 +504,13 @@ awaitable<core::result<std::shared_ptr<runtime::controller>>> make_controller(ma
         .owns(rs->pdbs, runtime::keep_paths({{"spec"}}), ours)
         .watches(rs->pvcs, by_instance, runtime::keep_paths({{"spec"}, {"status"}}), ours)
         .watches(rs->jobs, by_instance, runtime::keep_paths({{"status"}}), ours)
+        // Read when a claim must grow; a change reconciles the Databases it held back.
+        .watches(
+            rs->storageclasses,
+            [waiters = rs->waiters](const runtime::object& o) {
+                return waiters->waiting_for(observe_storage_class(whole(o)));
+            },
+            runtime::keep_paths({{"allowVolumeExpansion"}}))
         .reconcile_with([rs](runtime::reconcile_context ctx) { return reconcile(rs, std::move(ctx)); })
         .build();
 }

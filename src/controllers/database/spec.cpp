@@ -542,6 +542,9 @@ observed_pvc observe_pvc(const json::value& pvc) {
         .requested = string_at(pvc.at("spec", "resources", "requests", "storage")),
         .capacity = string_at(pvc.at("status", "capacity", "storage")),
         .resize_pending = condition_true(pvc, "Resizing") || condition_true(pvc, "FileSystemResizePending"),
+        .storage_class = pvc.at("spec", "storageClassName")
+                             ? std::optional<std::string>(string_at(pvc.at("spec", "storageClassName")))
+                             : std::nullopt,
     };
 }
 

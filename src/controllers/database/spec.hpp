@@ -83,9 +83,10 @@ struct observed_statefulset {
 
 struct observed_pvc {
     std::string name;
-    std::string requested;       // spec.resources.requests.storage
-    std::string capacity;        // status.capacity.storage
-    bool resize_pending = false; // a Resizing or FileSystemResizePending condition is True
+    std::string requested;                    // spec.resources.requests.storage
+    std::string capacity;                     // status.capacity.storage
+    bool resize_pending = false;              // a Resizing or FileSystemResizePending condition is True
+    std::optional<std::string> storage_class; // spec.storageClassName
 };
 
 struct observed_cronjob {

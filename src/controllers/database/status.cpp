@@ -46,7 +46,8 @@ struct rollout {
 };
 
 bool expansion_failed(const status_input& in) {
-    return in.error && in.error->kind == error_kind::volume_expansion_failed;
+    return in.error && (in.error->kind == error_kind::volume_expansion_failed ||
+                        in.error->kind == error_kind::volume_expansion_not_supported);
 }
 
 rollout observe_rollout(const status_input& in) {
@@ -142,7 +143,8 @@ condition progressing_condition(const status_input& in, const rollout& r, phase 
                      " replicas updated");
     if (expansion_failed(in))
         return c("False",
-                 "VolumeExpansionFailed",
+                 in.error->kind == error_kind::volume_expansion_failed ? "VolumeExpansionFailed"
+                                                                       : "VolumeExpansionNotSupported",
                  "the volume claims cannot grow to the requested size (see ReconcileSucceeded)");
     if (p == phase::provisioning)
         return c("True", "Provisioning", "waiting for the first start of the database");
@@ -198,6 +200,8 @@ condition reconcile_condition(const status_input& in) {
             return c("False", "ApplyFailed", clip_message(in.error->message));
         case error_kind::volume_expansion_failed:
             return c("False", "VolumeExpansionFailed", clip_message(in.error->message));
+        case error_kind::volume_expansion_not_supported:
+            return c("False", "VolumeExpansionNotSupported", clip_message(in.error->message));
         }
     }
     if (in.spec && in.spec->paused)

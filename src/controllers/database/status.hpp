@@ -33,6 +33,9 @@ enum class error_kind {
     // The API server refused to raise the request of an existing volume claim (no StorageClass
     // with allowVolumeExpansion, or an unbound claim); everything else was applied.
     volume_expansion_failed,
+    // The StorageClass of a claim that must grow does not allow expansion (or there is none):
+    // the claims were left at their size; everything else was applied.
+    volume_expansion_not_supported,
 };
 struct reconcile_error {
     error_kind kind = error_kind::apply_failed;

@@ -4,12 +4,45 @@
 
 #include <cstdio>
 #include <ctime>
+#include <unistd.h>
 
 namespace kubecoro::runtime {
 
 namespace {
 
-const api::resource events_resource{"", "v1", "events", "Event", api::scope::namespaced};
+const api::resource core_events{"", "v1", "events", "Event", api::scope::namespaced};
+const api::resource events_v1_events{"events.k8s.io", "v1", "events", "Event", api::scope::namespaced};
+
+const api::resource& events_resource(event_api a) {
+    return a == event_api::events_v1 ? events_v1_events : core_events;
+}
+
+std::string_view type_name(event_type t) {
+    return t == event_type::warning ? "Warning" : "Normal";
+}
+
+json::object object_reference(const involved_object& o) {
+    return json::object{
+        {"apiVersion", o.api_version},
+        {"kind", o.kind},
+        {"name", o.name},
+        {"namespace", o.namespace_},
+        {"uid", o.uid},
+        {"resourceVersion", o.resource_version},
+    };
+}
+
+// reportingInstance is required by events.k8s.io/v1 (at most 128 characters).
+std::string instance_or_host(std::string instance) {
+    if (instance.empty()) {
+        char buf[256] = {};
+        if (::gethostname(buf, sizeof buf - 1) == 0)
+            instance = buf;
+        if (instance.empty())
+            instance = "unknown";
+    }
+    return instance.substr(0, 128);
+}
 
 // The API server rejects longer messages in events.k8s.io; keep core/v1 events the same.
 constexpr std::size_t max_message = 1024;
@@ -35,6 +68,24 @@ bool cancelled(const asio::cancellation_state& cs) {
 
 involved_object involved(const api::resource& r, const api::object_meta& meta) {
     return {r.api_version(), r.kind, meta.namespace_, meta.name, meta.uid, meta.resource_version};
+}
+
+event_api choose_event_api(const core::result<api::resource>& discovered) {
+    return discovered && discovered->group == "events.k8s.io" && discovered->version == "v1"
+               ? event_api::events_v1
+               : event_api::core_v1;
+}
+
+std::string rfc3339_micro(std::chrono::system_clock::time_point t) {
+    auto micros =
+        std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count() % 1000000;
+    if (micros < 0)
+        micros += 1000000;
+    std::string s = rfc3339(t);
+    char fraction[8];
+    std::snprintf(fraction, sizeof fraction, ".%06lld", static_cast<long long>(micros));
+    s.insert(s.size() - 1, fraction); // before the "Z"
+    return s;
 }
 
 std::string rfc3339(std::chrono::system_clock::time_point t) {
@@ -117,18 +168,10 @@ render_event(const event_record& e, const event_recorder_config& config, const s
         {"apiVersion", "v1"},
         {"kind", "Event"},
         {"metadata", json::object{{"name", name}, {"namespace", event_namespace(e.object)}}},
-        {"involvedObject",
-         json::object{
-             {"apiVersion", e.object.api_version},
-             {"kind", e.object.kind},
-             {"name", e.object.name},
-             {"namespace", e.object.namespace_},
-             {"uid", e.object.uid},
-             {"resourceVersion", e.object.resource_version},
-         }},
+        {"involvedObject", object_reference(e.object)},
         {"reason", e.reason},
         {"message", e.message.substr(0, max_message)},
-        {"type", e.type == event_type::warning ? "Warning" : "Normal"},
+        {"type", type_name(e.type)},
         {"source", std::move(source)},
         {"firstTimestamp", now},
         {"lastTimestamp", now},
@@ -139,13 +182,42 @@ render_event(const event_record& e, const event_recorder_config& config, const s
     return event;
 }
 
+json::value
+render_events_v1_event(const event_record& e, const event_recorder_config& config, const std::string& name) {
+    return json::object{
+        {"apiVersion", "events.k8s.io/v1"},
+        {"kind", "Event"},
+        {"metadata", json::object{{"name", name}, {"namespace", event_namespace(e.object)}}},
+        {"eventTime", rfc3339_micro(e.time)},
+        {"reportingController", config.component},
+        {"reportingInstance", instance_or_host(config.instance)},
+        {"action", (e.action.empty() ? e.reason : e.action).substr(0, 128)},
+        {"reason", e.reason},
+        {"regarding", object_reference(e.object)},
+        {"note", e.message.substr(0, max_message)},
+        {"type", type_name(e.type)},
+    };
+}
+
+std::string
+render_event_repeat(event_api api, std::int64_t count, std::chrono::system_clock::time_point time) {
+    json::value patch =
+        api == event_api::events_v1
+            ? json::object{{"series",
+                            json::object{{"count", count}, {"lastObservedTime", rfc3339_micro(time)}}}}
+            : json::object{{"count", count}, {"lastTimestamp", rfc3339(time)}};
+    return json::write(patch);
+}
+
 event_recorder::event_recorder(std::shared_ptr<client::client> client,
                                event_recorder_config config,
                                log::logger logger)
     : client_(std::move(client))
     , config_(std::move(config))
     , log_(std::move(logger))
-    , aggregator_(config_.aggregation_window, config_.max_series) {}
+    , aggregator_(config_.aggregation_window, config_.max_series) {
+    config_.instance = instance_or_host(std::move(config_.instance));
+}
 
 void event_recorder::record(const api::resource& r,
                             const api::object_meta& meta,
@@ -188,6 +260,8 @@ awaitable<void> event_recorder::run() {
                 co_await wake_->async_wait(use_tuple);
                 continue;
             }
+            if (!api_known_)
+                co_await choose_api();
             event_record e = std::move(pending_.front());
             pending_.pop_front();
             co_await send(std::move(e));
@@ -199,11 +273,28 @@ awaitable<void> event_recorder::run() {
     wake_.reset();
 }
 
+awaitable<void> event_recorder::choose_api() {
+    // Named: see core/asio.hpp on g++ 12.
+    const std::vector<std::string> v1{"v1"};
+    std::string group = "events.k8s.io";
+    std::string plural = "events";
+    auto found = co_await client_->discover(group, v1, plural);
+    api_ = choose_event_api(found);
+    // A failed discovery (not a "not served") is asked again before the next event.
+    api_known_ = found || found.error().code == api::errc::not_found;
+    if (!api_known_)
+        log_.warn("event API discovery failed; this event goes as core/v1", {{"error", found.error()}});
+    else
+        log_.info("recording events", {{"apiVersion", events_resource(api_).api_version()}});
+}
+
 awaitable<bool> event_recorder::create(const event_record& e, const std::string& key) {
     std::string name = event_name(e);
     std::string ns = event_namespace(e.object);
-    json::value event = render_event(e, config_, name);
-    auto created = co_await client_->create(events_resource, ns, std::move(event));
+    json::value event = api_ == event_api::events_v1 ? render_events_v1_event(e, config_, name)
+                                                     : render_event(e, config_, name);
+    api::resource r = events_resource(api_);
+    auto created = co_await client_->create(r, ns, std::move(event));
     if (!created) {
         log_.warn("event not recorded",
                   {{"reason", e.reason}, {"object", e.object.name}, {"error", created.error()}});
@@ -222,10 +313,10 @@ awaitable<void> event_recorder::send(event_record e) {
     }
     std::string name = s->name;
     std::string ns = s->namespace_;
-    json::value patch = json::object{{"count", s->count}, {"lastTimestamp", rfc3339(e.time)}};
+    std::string patch = render_event_repeat(api_, s->count, e.time);
     api::patch_options no_options;
-    auto patched = co_await client_->patch(
-        events_resource, ns, name, api::patch_type::merge, json::write(patch), no_options);
+    api::resource r = events_resource(api_);
+    auto patched = co_await client_->patch(r, ns, name, api::patch_type::merge, std::move(patch), no_options);
     if (patched)
         co_return;
     if (patched.error().code == api::errc::not_found) {

@@ -220,6 +220,21 @@ TEST_CASE("a refused volume expansion: reported, not shown as in progress, phase
     CHECK(reason(s, "Progressing") == "Scaling");
 }
 
+TEST_CASE("a volume expansion the StorageClass does not allow: reported like a refused one") {
+    auto in = base_input();
+    in.phase = "Ready";
+    in.spec->storage = "20Gi";
+    in.observed.statefulset = sts(1, 1, 1);
+    in.observed.data_pvcs = {observed_pvc{.name = "data-db1-0", .requested = "10Gi", .capacity = "10Gi"}};
+    in.error = reconcile_error{error_kind::volume_expansion_not_supported, "StorageClass \"fixed\" does not"};
+    auto s = compute_status(in);
+    CHECK(s.phase == phase::ready);
+    CHECK(get(s, "ReconcileSucceeded").status == "False");
+    CHECK(reason(s, "ReconcileSucceeded") == "VolumeExpansionNotSupported");
+    CHECK(get(s, "ReconcileSucceeded").message == "StorageClass \"fixed\" does not");
+    CHECK(reason(s, "Progressing") == "VolumeExpansionNotSupported");
+}
+
 TEST_CASE("Paused and Deleting") {
     auto in = base_input(R"(,"paused":true)");
     in.observed.statefulset = sts(1, 1, 1);

@@ -1,3 +1,4 @@
+#include <kubecoro/api/errc.hpp>
 #include <kubecoro/runtime/event_recorder.hpp>
 
 #include <doctest/doctest.h>
@@ -107,4 +108,67 @@ TEST_CASE("the recorder buffers without waiting and drops the oldest when full")
     recorder.record(record("C", "3"));
     CHECK(recorder.pending() == 2);
     CHECK(recorder.dropped() == 1);
+}
+
+TEST_CASE("render_events_v1_event builds an events.k8s.io/v1 Event") {
+    auto e = record("Created", "made cm");
+    e.type = event_type::warning;
+    // 2024-05-01T12:00:00.000123Z
+    e.time = std::chrono::system_clock::time_point(std::chrono::microseconds(1714564800000123));
+    event_recorder_config config{"widgets", "pod-1"};
+    json::value ev = render_events_v1_event(e, config, "w.123");
+    CHECK(ev.at("apiVersion")->string_or("") == "events.k8s.io/v1");
+    CHECK(ev.at("kind")->string_or("") == "Event");
+    CHECK(ev.at("metadata", "name")->string_or("") == "w.123");
+    CHECK(ev.at("metadata", "namespace")->string_or("") == "ns");
+    CHECK(ev.at("regarding", "kind")->string_or("") == "Widget");
+    CHECK(ev.at("regarding", "uid")->string_or("") == "uid-1");
+    CHECK(ev.at("note")->string_or("") == "made cm");
+    CHECK(ev.at("type")->string_or("") == "Warning");
+    CHECK(ev.at("reason")->string_or("") == "Created");
+    CHECK(ev.at("action")->string_or("") == "Created"); // the reason when no action is given
+    CHECK(ev.at("reportingController")->string_or("") == "widgets");
+    CHECK(ev.at("reportingInstance")->string_or("") == "pod-1");
+    CHECK(ev.at("eventTime")->string_or("") == "2024-05-01T12:00:00.000123Z");
+    // Fields the server refuses in events.k8s.io/v1 creations.
+    for (const char* deprecated : {"count", "firstTimestamp", "lastTimestamp", "source", "series", "message"})
+        CHECK_MESSAGE(ev.at(deprecated) == nullptr, deprecated);
+
+    SUBCASE("an explicit action") {
+        e.action = "Reconcile";
+        CHECK(render_events_v1_event(e, config, "n").at("action")->string_or("") == "Reconcile");
+    }
+    SUBCASE("no instance configured: the host name") {
+        CHECK_FALSE(
+            render_events_v1_event(e, {"widgets", ""}, "n").at("reportingInstance")->string_or("").empty());
+    }
+    SUBCASE("long notes are cut at 1 KiB") {
+        e.message = std::string(3000, 'x');
+        CHECK(render_events_v1_event(e, config, "n").at("note")->string_or("").size() == 1024);
+    }
+}
+
+TEST_CASE("a repeat patches count in core/v1 and the series in events.k8s.io/v1") {
+    auto t = std::chrono::system_clock::time_point(std::chrono::microseconds(1714564800000123));
+    CHECK(render_event_repeat(event_api::core_v1, 2, t) ==
+          R"({"count":2,"lastTimestamp":"2024-05-01T12:00:00Z"})");
+    CHECK(render_event_repeat(event_api::events_v1, 3, t) ==
+          R"({"series":{"count":3,"lastObservedTime":"2024-05-01T12:00:00.000123Z"}})");
+}
+
+TEST_CASE("MicroTime keeps microseconds, zero-padded") {
+    CHECK(rfc3339_micro(std::chrono::system_clock::time_point(std::chrono::seconds(1714564800))) ==
+          "2024-05-01T12:00:00.000000Z");
+    CHECK(rfc3339_micro(std::chrono::system_clock::time_point(std::chrono::microseconds(1714564800999999))) ==
+          "2024-05-01T12:00:00.999999Z");
+}
+
+TEST_CASE("the event API: events.k8s.io/v1 when discovery found it, core/v1 otherwise") {
+    api::resource found{"events.k8s.io", "v1", "events", "Event", api::scope::namespaced};
+    CHECK(choose_event_api(core::result<api::resource>(found)) == event_api::events_v1);
+    CHECK(choose_event_api(core::fail(api::errc::not_found, "none served")) == event_api::core_v1);
+    CHECK(choose_event_api(core::fail(api::errc::service_unavailable, "discovery failed")) ==
+          event_api::core_v1);
+    found.version = "v1beta1"; // served with another schema: not what the recorder renders
+    CHECK(choose_event_api(core::result<api::resource>(found)) == event_api::core_v1);
 }
