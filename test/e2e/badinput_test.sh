@@ -29,10 +29,7 @@ rc_message() {
   get "$1" "$2" "{.status.conditions[?(@.type==\"$type\")].message}"
 }
 # warnings NS KIND NAME REASON: the count of such Warning events (the recorder aggregates repeats).
-warnings() {
-  kubectl get events -n "$1" --field-selector "involvedObject.kind=$2,involvedObject.name=$3,type=Warning,reason=$4" \
-    -o 'jsonpath={range .items[*]}{.count}{"\n"}{end}' 2>/dev/null | awk '{s += $1} END {print s + 0}'
-}
+warnings() { events_total "$1" "involvedObject.kind=$2,involvedObject.name=$3,type=Warning,reason=$4"; }
 # children NS: every object the operator made in NS (it labels them all managed-by=kubecoro).
 children() {
   kubectl get secrets,services,statefulsets,cronjobs,persistentvolumeclaims,poddisruptionbudgets,configmaps \
@@ -237,8 +234,7 @@ event_objects() {
 export -f event_objects
 wait_until 90 bash -c '(( $(event_objects "$1") >= 1000 ))' _ "$fns"
 echo "INFO events for the 1000 complete $(since_s "$t0") s after the create started; dropped by the recorder: $(metric kubecoro_events_dropped_total "$bad_METRICS" '')"
-events=$(kubectl get events -n "$fns" --field-selector type=Warning,reason=InvalidSpec,involvedObject.kind=Database \
-  -o jsonpath='{range .items[*]}{.involvedObject.name} {.count}{"\n"}{end}' 2>/dev/null)
+events=$(event_counts "$fns" type=Warning,reason=InvalidSpec,involvedObject.kind=Database)
 objects=$(awk 'NF { seen[$1] = 1 } END { print length(seen) }' <<<"$events")
 total=$(awk '{ s += $2 } END { print s + 0 }' <<<"$events")
 check "flood: a Warning InvalidSpec event for each of the 1000 ($objects objects, count total $total)" \

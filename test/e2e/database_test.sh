@@ -54,11 +54,7 @@ event() {
 }
 # events_count NS DB REASON: occurrences, summed over the Events: count for core/v1 Events,
 # series.count for events.k8s.io/v1 ones (their core/v1 view has no count; 1 without a series).
-events_count() {
-  kubectl get events -n "$1" --field-selector "involvedObject.kind=Database,involvedObject.name=$2,reason=$3" \
-    -o 'jsonpath={range .items[*]}{.count}|{.series.count}{"\n"}{end}' 2>/dev/null |
-    awk -F'|' '{s += ($2 > 0 ? $2 : ($1 > 0 ? $1 : 1))} END {print s + 0}'
-}
+events_count() { events_total "$1" "involvedObject.kind=Database,involvedObject.name=$2,reason=$3"; }
 # The password of a credentials Secret (recorded for run.sh's log check).
 read_password() {
   local p; p=$(get "$1" "secret/$2-credentials" '{.data.password}' | base64 -d 2>/dev/null)

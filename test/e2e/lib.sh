@@ -101,6 +101,18 @@ install_crds() {
     kubectl wait --for=condition=Established crd/databases.kubecoro.dev crd/helloworlds.kubecoro.dev --timeout=60s >/dev/null
 }
 
+# event_counts NS FIELD-SELECTOR: one line "<involvedObject.name> <count>" per matching Event. An
+# events.k8s.io/v1 Event counts its repeats in series.count (absent until the first repeat), a
+# core/v1 one in count.
+event_counts() {
+  kubectl get events -n "$1" --field-selector "$2" \
+    -o 'jsonpath={range .items[*]}{.involvedObject.name}|{.count}|{.series.count}{"\n"}{end}' 2>/dev/null |
+    awk -F'|' 'NF { print $1, ($3 > 0 ? $3 : ($2 > 0 ? $2 : 1)) }'
+}
+# events_total NS FIELD-SELECTOR: how many times matching events happened, repeats included.
+events_total() { event_counts "$1" "$2" | awk '{ s += $2 } END { print s + 0 }'; }
+export -f event_counts events_total
+
 # ---- runtime and reliability helpers (runtime_test.sh, reliability_test.sh) -------------------
 
 # operator_alive NAME: its process runs (not exited, not a zombie).
