@@ -219,8 +219,23 @@ awaitable<int> operate(options opts, std::map<std::string, controller_factory> f
     }
     ready.leading = true;
 
+    // The controllers write only while our lease is current: a leader frozen past its renew
+    // deadline (SIGSTOP, a stalled VM) sends nothing until it has learnt whether it still leads.
+    // The elector keeps its own client, which is not fenced.
+    std::shared_ptr<client::client> controller_client = *client;
+    if (elector) {
+        auto fenced = copts;
+        fenced.write_gate = [e = elector.get()] { return e->may_write(std::chrono::steady_clock::now()); };
+        auto made = client::client::create(ex, *cfg, fenced);
+        if (!made) {
+            log.error("cannot set up the API client", {{"error", made.error()}});
+            stop_servers();
+            co_return 1;
+        }
+        controller_client = *made;
+    }
     for (const auto& name : opts.controllers) {
-        controller_env env{*client, opts, log.named(name), registry};
+        controller_env env{controller_client, opts, log.named(name), registry};
         auto built = co_await factories.at(name)(env);
         if (!built) {
             log.error("cannot start controller", {{"controller", name}, {"error", built.error()}});
