@@ -13,7 +13,10 @@
 # Env: KUBECORO_CACHE (binary cache root, see build.sh), KUBECORO_START_TIMEOUT (s, default 120),
 #      KUBECORO_STOP_GRACE (s between SIGTERM and SIGKILL for stop-*/restart-*, default 3;
 #      0 = SIGKILL at once, i.e. a crash; `down` always uses SIGKILL since the state is discarded),
-#      KUBECORO_BUILD=0 to skip the implicit build.sh call.
+#      KUBECORO_BUILD=0 to skip the implicit build.sh call,
+#      KUBECORO_AUDIT_LOG=FILE: kube-apiserver (when it starts) writes an audit log of every write
+#      (create/update/patch/delete) to FILE, one JSON event per line at level Metadata (user,
+#      userAgent, objectRef, timestamps).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -149,6 +152,12 @@ cmd_apiserver() {
     --service-cluster-ip-range 10.0.0.0/16 --allow-privileged=true --endpoint-reconciler-type none
     --enable-admission-plugins NamespaceLifecycle,LimitRanger,ServiceAccount,DefaultStorageClass,ResourceQuota,MutatingAdmissionWebhook,ValidatingAdmissionWebhook
     --profiling=false --logtostderr --v 1)
+  if [[ -n ${KUBECORO_AUDIT_LOG:-} ]]; then
+    printf '%s\n' 'apiVersion: audit.k8s.io/v1' 'kind: Policy' 'omitStages: [RequestReceived]' 'rules:' \
+      '- level: Metadata' '  verbs: [create, update, patch, delete, deletecollection]' '- level: None' \
+      >"$S/audit-policy.yaml"
+    CMD+=(--audit-policy-file "$S/audit-policy.yaml" --audit-log-path "$KUBECORO_AUDIT_LOG" --audit-log-format json)
+  fi
 }
 cmd_controller_manager() {
   local P=$S/pki

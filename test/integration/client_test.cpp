@@ -5,6 +5,8 @@
 #include <kubecoro/core/errc.hpp>
 #include <kubecoro/net/errc.hpp>
 
+#include <atomic>
+
 using namespace kubecoro;
 using namespace std::chrono_literals;
 using test::https_server;
@@ -403,6 +405,44 @@ awaitable<void> timeout_checks(config::cluster_config cfg) {
     CHECK(took >= 200ms);
     CHECK(took < 1500ms);
     CHECK(client::is_retryable(got.error()));
+}
+
+awaitable<void> write_gate_checks(config::cluster_config cfg, std::atomic<int>* patches) {
+    bool open = false;
+    client::client_options o;
+    o.write_gate = [&open] { return open; };
+    auto ex = co_await asio::this_coro::executor;
+    auto c = make_client(ex, cfg, o);
+    REQUIRE(c);
+    auto read = co_await (*c)->get(configmaps, "ns", "cm");
+    CHECK_MESSAGE(read, read.error().message); // reads are never fenced
+    api::patch_options po;
+    auto fenced = co_await (*c)->patch(configmaps, "ns", "cm", api::patch_type::merge, R"({"data":{}})", po);
+    REQUIRE_FALSE(fenced);
+    CHECK(fenced.error().code == core::errc::fenced);
+    CHECK(fenced.error().message.find("PATCH /api/v1/namespaces/ns/configmaps/cm: not sent") == 0);
+    CHECK(client::is_retryable(fenced.error()));
+    CHECK(patches->load() == 0); // nothing reached the server
+    open = true;
+    auto sent = co_await (*c)->patch(configmaps, "ns", "cm", api::patch_type::merge, R"({"data":{}})", po);
+    CHECK_MESSAGE(sent, sent.error().message);
+    CHECK(patches->load() == 1);
+}
+
+TEST_CASE("a closed write gate keeps writes from the server, not reads") {
+    https_server server;
+    std::atomic<int> patches{0};
+    server.http.Get("/api/v1/namespaces/ns/configmaps/cm",
+                    [](const httplib::Request&, httplib::Response& res) {
+                        res.set_content(configmap_json("cm"), "application/json");
+                    });
+    server.http.Patch("/api/v1/namespaces/ns/configmaps/cm",
+                      [&](const httplib::Request&, httplib::Response& res) {
+                          ++patches;
+                          res.set_content(configmap_json("cm", "2"), "application/json");
+                      });
+    server.start();
+    run_bounded(write_gate_checks(server.config(), &patches));
 }
 
 TEST_CASE("a slow server hits the request timeout") {

@@ -31,6 +31,10 @@ struct client_options {
     std::chrono::milliseconds watch_idle_timeout = 70s; // a watch with no bytes this long is dead
     std::size_t max_idle_connections = 16;
     std::string user_agent = "kubecoro";
+    // When set, a request other than GET and HEAD is sent only while it returns true; otherwise it
+    // fails with core::errc::fenced without reaching the server (leader election: no write from a
+    // process that may no longer lead).
+    std::function<bool()> write_gate;
     // Called once per completed request (code 0: no HTTP answer), e.g. for rest_client_requests_total.
     std::function<void(std::string_view method, int code)> on_request;
 };

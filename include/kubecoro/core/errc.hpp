@@ -11,6 +11,7 @@ enum class errc {
     invalid_argument, // a caller passed something unusable
     io,               // an operating-system level failure (file, process)
     not_supported,    // the server or platform lacks a feature we need
+    fenced,           // a write refused before it was sent: this process may no longer act
 };
 
 const std::error_category& category() noexcept;

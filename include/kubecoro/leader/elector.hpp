@@ -71,6 +71,12 @@ public:
     awaitable<void> release();
 
     bool is_leader() const { return fsm_.is_leader(); }
+    // Whether this process may still act as the leader at `at`: we lead and our last successful
+    // acquisition or renewal was sent less than renew_deadline before. Standbys wait out the
+    // whole lease duration from when they see that write, so nobody else can lead yet. A process
+    // that was frozen (SIGSTOP, a stalled VM) past that point must not write before it learns
+    // whether it still leads: the manager fences the controllers' writes with this.
+    bool may_write(std::chrono::steady_clock::time_point at) const;
     std::string identity() const { return cfg_.identity; }
     // Who holds the lease as far as we know ("" when nobody or not yet known).
     std::string leader_identity() const { return std::string(fsm_.leader_identity()); }
@@ -98,6 +104,8 @@ private:
     // While leading: when the renewal attempts that began at the last timer must have succeeded,
     // mirroring the fsm's deadline so that no call runs past it.
     std::optional<std::chrono::steady_clock::time_point> renew_by_;
+    // When the last successful acquisition or renewal was sent (nullopt: none since leading).
+    std::optional<std::chrono::steady_clock::time_point> renewed_;
     std::string holder_; // the last holder logged
     std::mt19937_64 rng_;
 };

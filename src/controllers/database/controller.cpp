@@ -401,7 +401,10 @@ awaitable<reconcile_result> reconcile(std::shared_ptr<const resources> rs, runti
             break;
         if (auto r = co_await runtime::ensure_finalizer(ctx.client(), rs->databases, db->meta, fin); !r)
             co_return reconcile_result::from_error(r.error());
-        break;
+        // Done for now: the finalizer's own watch event brings the Database back. Going on would
+        // apply the children and then fail the status write, which names the resourceVersion
+        // from before the finalizer (409 Conflict).
+        co_return reconcile_result::done();
     case runtime::finalizer_step::proceed:
         break;
     }

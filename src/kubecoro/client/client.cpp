@@ -216,6 +216,13 @@ std::invoke_result_t<Exchange&, std::shared_ptr<client_impl>, std::string> send_
             report(*impl, request.method, 0);
             co_return core::fail(std::move(creds).error());
         }
+        if (impl->options.write_gate && request.method != "GET" && request.method != "HEAD" &&
+            !impl->options.write_gate()) {
+            report(*impl, request.method, 0);
+            co_return core::fail(core::errc::fenced,
+                                 request.method + " " + path_only(request.target) +
+                                     ": not sent, this process may no longer be the leader");
+        }
         auto limit = impl->options.request_timeout;
         auto outcome = co_await (exchange(impl, wire_request(*impl, request, *creds)) || sleep_for(limit));
         if (outcome.index() == 1) {

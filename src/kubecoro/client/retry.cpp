@@ -25,7 +25,8 @@ bool is_retryable(const core::error& e) {
         }
     }
     if (cat == core::category())
-        return code == core::errc::timeout || code == core::errc::io;
+        // fenced: again later, by whoever leads then (this process exits when it lost the lease).
+        return code == core::errc::timeout || code == core::errc::io || code == core::errc::fenced;
     if (cat == net::category())
         return code != net::errc::tls_config && code != net::errc::bad_address;
     // A response that does not parse: most likely a connection cut short.

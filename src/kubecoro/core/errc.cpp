@@ -15,6 +15,8 @@ const char* describe(errc e) noexcept {
         return "I/O error";
     case errc::not_supported:
         return "not supported";
+    case errc::fenced:
+        return "fenced";
     }
     return nullptr;
 }

@@ -94,6 +94,10 @@ elector::elector(std::shared_ptr<client::client> client, elector_config cfg, log
     , fsm_(election_config{cfg_.identity, cfg_.lease_duration, cfg_.renew_deadline, cfg_.retry_period})
     , rng_(std::random_device{}()) {}
 
+bool elector::may_write(std::chrono::steady_clock::time_point at) const {
+    return fsm_.is_leader() && renewed_ && at < *renewed_ + cfg_.renew_deadline;
+}
+
 awaitable<core::result<void>> elector::acquire() {
     return run(goal::lead);
 }
@@ -215,6 +219,7 @@ awaitable<std::optional<action>> elector::write(action a) {
     if (limit <= duration::zero())
         co_return fsm_.on_write(now(), write_outcome::error);
     bool create = a.type == action_type::create;
+    const auto sent = std::chrono::steady_clock::now(); // the lease counts from no earlier than this
     auto body = lease_to_json(a.record, cfg_.namespace_, cfg_.name);
     // Named awaitables and no conditional operator around a co_await: g++ 12 miscompiles those.
     awaitable<core::result<json::value>> call;
@@ -241,7 +246,10 @@ awaitable<std::optional<action>> elector::write(action a) {
         co_return fsm_.on_write(now(), conflict ? write_outcome::conflict : write_outcome::error);
     }
     renew_by_.reset();
-    co_return fsm_.on_write(now(), write_outcome::ok, resource_version(*r));
+    auto next = fsm_.on_write(now(), write_outcome::ok, resource_version(*r));
+    if (fsm_.is_leader())
+        renewed_ = sent;
+    co_return next;
 }
 
 awaitable<void> elector::release() {

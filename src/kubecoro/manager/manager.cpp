@@ -1,3 +1,4 @@
+#include "kubecoro_version.h"
 #include <kubecoro/config/cluster_config.hpp>
 #include <kubecoro/core/backoff.hpp>
 #include <kubecoro/core/errc.hpp>
@@ -62,6 +63,12 @@ awaitable<core::result<void>> wait_for_api_server(std::shared_ptr<client::client
         if (!co_await sleep_for(delay))
             co_return core::fail(core::errc::cancelled, "cancelled");
     }
+}
+
+// "kubecoro/<version>", and " (<leader election identity>)" when there is one.
+std::string user_agent(const std::string& identity) {
+    std::string ua = std::string("kubecoro/") + KUBECORO_VERSION;
+    return identity.empty() ? ua : ua + " (" + identity + ")";
 }
 
 awaitable<int> wait_for_signal(asio::signal_set& signals) {
@@ -138,7 +145,11 @@ awaitable<int> operate(options opts, std::map<std::string, controller_factory> f
         registry.add_counter_family("rest_client_requests_total",
                                     "Number of HTTP requests, partitioned by status code and method.",
                                     {"code", "method"});
+    // One identity per process, also in the User-Agent of every request (as client-go does):
+    // whoever reads the API server's audit log can tell which replica wrote what.
+    const std::string identity = opts.leader_elect ? leader::default_identity() : std::string();
     client::client_options copts;
+    copts.user_agent = user_agent(identity);
     copts.qps = opts.kube_api_qps;
     copts.burst = opts.kube_api_burst;
     if (opts.watch_idle_timeout > std::chrono::milliseconds::zero())
@@ -192,6 +203,7 @@ awaitable<int> operate(options opts, std::map<std::string, controller_factory> f
         leader::elector_config lcfg;
         lcfg.namespace_ = leader_namespace(opts, *cfg);
         lcfg.name = opts.leader_election_id;
+        lcfg.identity = identity;
         auto made = leader::elector::create(*client, lcfg, log.named("leader"));
         if (!made) {
             log.error("cannot set up leader election", {{"error", made.error()}});
@@ -209,8 +221,23 @@ awaitable<int> operate(options opts, std::map<std::string, controller_factory> f
     }
     ready.leading = true;
 
+    // The controllers write only while our lease is current: a leader frozen past its renew
+    // deadline (SIGSTOP, a stalled VM) sends nothing until it has learnt whether it still leads.
+    // The elector keeps its own client, which is not fenced.
+    std::shared_ptr<client::client> controller_client = *client;
+    if (elector) {
+        auto fenced = copts;
+        fenced.write_gate = [e = elector.get()] { return e->may_write(std::chrono::steady_clock::now()); };
+        auto made = client::client::create(ex, *cfg, fenced);
+        if (!made) {
+            log.error("cannot set up the API client", {{"error", made.error()}});
+            stop_servers();
+            co_return 1;
+        }
+        controller_client = *made;
+    }
     for (const auto& name : opts.controllers) {
-        controller_env env{*client, opts, log.named(name), registry};
+        controller_env env{controller_client, opts, log.named(name), registry};
         auto built = co_await factories.at(name)(env);
         if (!built) {
             log.error("cannot start controller", {{"controller", name}, {"error", built.error()}});
