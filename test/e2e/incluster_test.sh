@@ -12,7 +12,7 @@ kubectl apply -k "$E2E_ROOT/manifests/" >/dev/null || fail "incluster: kubectl a
 sa_ns=kubecoro-system
 
 # new_token NAME: a long-lived token Secret for the ServiceAccount of manifests/ (1.20: filled by
-# kube-controller-manager's token controller); prints its name once filled.
+# kube-controller-manager's token controller); returns once the token is filled in.
 new_token() {
   kubectl apply -f - >/dev/null <<EOF || return 1
 apiVersion: v1
@@ -78,7 +78,7 @@ chmod +x "$pod"
 host_sa_before=$(ls -la /var/run/secrets/kubernetes.io/serviceaccount/ 2>&1)
 ns=$(new_namespace incluster)
 # No --leader-election-namespace and no POD_NAMESPACE: the Lease goes to the namespace file's.
-KUBECORO_BIN=$pod start_operator incluster --namespace="$ns" --leader-elect ||
+KUBECORO_BIN=$pod start_operator incluster --namespace="$ns" --leader-elect --leader-election-id=kubecoro-incluster ||
   fail "incluster: operator with the pod layout became ready"
 check "incluster: it loaded the in-cluster configuration from the (mounted) standard path" \
   grep -q 'in-cluster service account /var/run/secrets/kubernetes.io/serviceaccount' "$E2E_LOGS/incluster.log"
@@ -86,7 +86,7 @@ check "incluster: it loaded the in-cluster configuration from the (mounted) stan
 holds_lease() {
   local id
   id=$(grep -o '"identity":"[^"]*"' "$E2E_LOGS/incluster.log" | head -1 | cut -d'"' -f4)
-  [[ -n $id && $(kubectl get lease -n "$sa_ns" kubecoro-leader -o 'jsonpath={.spec.holderIdentity}') == "$id" ]]
+  [[ -n $id && $(kubectl get lease -n "$sa_ns" kubecoro-incluster -o 'jsonpath={.spec.holderIdentity}') == "$id" ]]
 }
 expect_eventually "incluster: it holds the Lease in the namespace file's namespace ($sa_ns)" 30 holds_lease
 kubectl apply -n "$ns" -f "$E2E_ROOT/manifests/samples/helloworld.yaml" \
