@@ -3,7 +3,7 @@
 # and ASan/UBSan builds), fuzz targets briefly, and the end-to-end tests against a real control
 # plane on loopback. Installs what it needs. Ends with a line "N passed, N failed".
 #   KUBECORO_FUZZ_SECONDS   seconds per fuzz target (default 10)
-#   KUBECORO_SKIP           space-separated stages to skip: format lint unit asan fuzz e2e
+#   KUBECORO_SKIP           space-separated stages to skip: format lint unit asan fuzz e2e image
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -79,6 +79,18 @@ if wants e2e; then
   passed=$((passed + p)); failed=$((failed + f))
   if [[ $rc != 0 && $f == 0 ]]; then failed=$((failed + 1)); failures+=("e2e harness (exit $rc)"); fi
   rm -f "$e2e_log"
+fi
+
+if wants image; then
+  stage "container image: build offline, run its own binary against a control plane"
+  image_log=$(mktemp)
+  rc=0
+  bash test/container/image_test.sh 2>&1 | tee "$image_log" || rc=$?
+  rc=${PIPESTATUS[0]}
+  p=$(grep -c '^PASS' "$image_log" || true); f=$(grep -c '^FAIL' "$image_log" || true)
+  passed=$((passed + p)); failed=$((failed + f))
+  if [[ $rc != 0 && $f == 0 ]]; then failed=$((failed + 1)); failures+=("image harness (exit $rc)"); fi
+  rm -f "$image_log"
 fi
 
 echo

@@ -12,12 +12,14 @@
 # older untagged images there are pruned. Last lines printed, for
 # `eval "$(bash test/container/build-image.sh | grep ^KUBECORO_IMAGE)"`:
 #   KUBECORO_IMAGE=localhost/kubecoro:dev
-#   KUBECORO_IMAGE_SIZE=...          as `buildah images` reports it
+#   KUBECORO_IMAGE_SIZE=...          as `buildah images` reports it (values quoted for eval)
 #   KUBECORO_IMAGE_BIN=<dir>/kubecoro    the image's binary, copied out (runs on the host too)
 #   KUBECORO_IMAGE_RUN=<dir>/kubecoro-chroot   runs that binary inside the image's rootfs (--rootfs)
 #   KUBECORO_IMAGE_ROOTFS=<mountpoint>         the image's rootfs, mounted (--rootfs)
 # Environment: KUBECORO_IMAGE (tag), KUBECORO_IMAGE_OUT (default build-image/), JOBS (default 2),
-# DEBIAN_MIRROR (default http://deb.debian.org/debian).
+# DEBIAN_MIRROR (default http://deb.debian.org/debian), KUBECORO_BUILDAH_ROOT (buildah's storage
+# root; default buildah's own, /var/lib/containers/storage: another root gives a cold build).
+# Progress goes to stderr, each step with the seconds since the start ("[ 123s] ...").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -37,8 +39,17 @@ case "${1:-}" in
 *) echo "usage: $0 [--rootfs|--cleanup]" >&2; exit 2 ;;
 esac
 
-log() { echo "build-image: $*" >&2; }
-bah() { buildah --storage-driver vfs "$@"; }
+log() { echo "build-image: [$(printf '%4d' "$SECONDS")s] $*" >&2; }
+bah_root=()
+if [[ -n ${KUBECORO_BUILDAH_ROOT:-} ]]; then
+    bah_root=(--root "$KUBECORO_BUILDAH_ROOT" --runroot "$KUBECORO_BUILDAH_ROOT.run")
+    # ...and its own cache mounts (the Containerfile's ccache), which buildah keeps under $TMPDIR.
+    export TMPDIR=$KUBECORO_BUILDAH_ROOT.tmp
+    mkdir -p "$TMPDIR"
+fi
+bah() { buildah "${bah_root[@]}" --storage-driver vfs "$@"; }
+# stamp: prefixes each line of stdin with the seconds since the start (to see where time goes).
+stamp() { local line; while IFS= read -r line; do printf '[%4ds] %s\n' "$SECONDS" "$line"; done; }
 # (Listings are read whole before grep -q: an early exit would fail the pipeline with SIGPIPE.)
 have_image() {
     local names
@@ -75,7 +86,13 @@ if [[ $mode == cleanup ]]; then
 fi
 
 # --- base images ------------------------------------------------------------------------------
-if ! have_image "$base" || ! have_image "$slim"; then
+# Bumped when the recipe below changes: base images with another label are rebuilt.
+base_recipe=2
+base_current() {
+    have_image "$1" && [[ $(bah inspect --type image \
+        --format '{{index .OCIv1.Config.Labels "dev.kubecoro.base-recipe"}}' "$1") == "$base_recipe" ]]
+}
+if ! base_current "$base" || ! base_current "$slim"; then
     work=$(mktemp -d /var/tmp/kubecoro-debootstrap.XXXXXX)
     trap 'rm -rf "$work"' EXIT
     log "debootstrap --variant=minbase bookworm from $mirror"
@@ -100,6 +117,16 @@ SOURCES
     rm -rf "${r:?}"/var/lib/apt/lists/* "${r:?}"/var/cache/apt/*.bin "${r:?}"/var/cache/apt/archives/*.deb \
         "${r:?}"/var/log/* "${r:?}"/dev/* "${r:?}"/proc/* "${r:?}"/sys/* "${r:?}"/tmp/* "${r:?}"/run/*
     : >"$r/etc/hostname"
+    # As the official images (debuerreotype's minimizing config): dpkg without fsync (much faster
+    # in a build), no translations, no downloaded packages kept.
+    echo force-unsafe-io >"$r/etc/dpkg/dpkg.cfg.d/docker-apt-speedup"
+    echo 'Acquire::Languages "none";' >"$r/etc/apt/apt.conf.d/docker-no-languages"
+    cat >"$r/etc/apt/apt.conf.d/docker-clean" <<'APT'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+APT
     commit_rootfs() { # name
         local ctr mp
         ctr=$(bah from scratch)
@@ -107,9 +134,10 @@ SOURCES
         tar -C "$r" -cf - . | tar -C "$mp" -xpf -
         bah umount "$ctr" >/dev/null
         bah config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-            --cmd bash --os linux --arch amd64 "$ctr"
+            --cmd bash --os linux --arch amd64 --label "dev.kubecoro.base-recipe=$base_recipe" "$ctr"
         bah commit --quiet --rm "$ctr" "$1" >/dev/null
     }
+    log "debootstrap done; committing the base images"
     commit_rootfs "$base"
     # bookworm-slim: as the official one, without documentation, manual pages and translations.
     cat >"$r/etc/dpkg/dpkg.cfg.d/docker" <<'DPKG'
@@ -126,6 +154,8 @@ DPKG
     rm -rf "$work"
     trap - EXIT
     log "committed $base and $slim"
+else
+    log "cached: $base and $slim"
 fi
 
 # --- the image --------------------------------------------------------------------------------
@@ -143,7 +173,8 @@ fi
 bud() { # extra arguments...
     bah bud --isolation chroot --pull=never --layers --force-rm --build-arg "JOBS=${JOBS:-2}" \
         --ignorefile "$context/container/.containerignore" -f "$context/container/Containerfile" \
-        "$@" "$context" >&2
+        "$@" "$context" 2>&1 | stamp >&2
+    return "${PIPESTATUS[0]}"
 }
 # The build stage first, tagged: its layers stay as the cache (vfs copies every layer in full)
 # when the older, now untagged ones are pruned below.
@@ -152,6 +183,7 @@ bud --target build -t "$build_cache"
 log "buildah bud -> $image"
 bud -t "$image"
 bah rmi --prune >/dev/null || log "warning: could not prune all old images (in use by a container?)"
+log "built $image"
 bah images "$image" >&2
 size=$(bah images --noheading --format '{{.Size}}' "$image" | head -1)
 
@@ -169,12 +201,13 @@ exec chroot --userspec=65532:65532 "$mp" /usr/local/bin/kubecoro "\$@"
 WRAPPER
 chmod +x "$out/kubecoro-chroot"
 
-echo "KUBECORO_IMAGE=$image"
-echo "KUBECORO_IMAGE_SIZE=$size"
-echo "KUBECORO_IMAGE_BIN=$out/kubecoro"
+out_var() { printf '%s=%q\n' "$1" "$2"; } # quoted for eval
+out_var KUBECORO_IMAGE "$image"
+out_var KUBECORO_IMAGE_SIZE "$size"
+out_var KUBECORO_IMAGE_BIN "$out/kubecoro"
 if [[ $mode == rootfs ]]; then
-    echo "KUBECORO_IMAGE_RUN=$out/kubecoro-chroot"
-    echo "KUBECORO_IMAGE_ROOTFS=$mp"
+    out_var KUBECORO_IMAGE_RUN "$out/kubecoro-chroot"
+    out_var KUBECORO_IMAGE_ROOTFS "$mp"
 else
     remove_export_ctr
     rm -f "$out/kubecoro-chroot"

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The container image, end to end (run-tests.sh stage `image`): builds it offline
+# (build-image.sh --rootfs), checks its configuration, then runs the image's OWN binary, inside
+# the image's root filesystem (chroot, user 65532, the image's libraries), against a local control
+# plane with the ServiceAccount of manifests/, and checks that it reconciles a HelloWorld.
+# Prints PASS/FAIL lines (and INFO figures); exits non-zero when something failed. As root.
+#   bash test/container/image_test.sh
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+root=$PWD
+
+if [[ ${1:-} != --in-controlplane ]]; then
+    failed=0
+    t0=$SECONDS
+    out=$(mktemp)
+    trap 'rm -f "$out"; bash test/container/build-image.sh --cleanup >/dev/null 2>&1' EXIT
+    if bash test/container/build-image.sh --rootfs >"$out"; then
+        echo "PASS image: build-image.sh builds the image ($((SECONDS - t0)) s)"
+    else
+        echo "FAIL image: build-image.sh (exit status)"
+        exit 1
+    fi
+    eval "$(grep '^KUBECORO_IMAGE' "$out")"
+    echo "INFO image: $KUBECORO_IMAGE size $KUBECORO_IMAGE_SIZE, built in $((SECONDS - t0)) s"
+    bah() {
+        local storage=()
+        [[ -z ${KUBECORO_BUILDAH_ROOT:-} ]] ||
+            storage=(--root "$KUBECORO_BUILDAH_ROOT" --runroot "$KUBECORO_BUILDAH_ROOT.run")
+        buildah "${storage[@]}" --storage-driver vfs "$@"
+    }
+    check() { # name cmd...
+        local name=$1
+        shift
+        if "$@" >/dev/null 2>&1; then echo "PASS $name"; else echo "FAIL $name"; failed=1; fi
+    }
+    user=$(bah inspect --type image --format '{{.OCIv1.Config.User}}' "$KUBECORO_IMAGE")
+    entrypoint=$(bah inspect --type image --format '{{.OCIv1.Config.Entrypoint}}' "$KUBECORO_IMAGE")
+    check "image: runs as user 65532:65532 (got $user)" test "$user" = 65532:65532
+    check "image: ENTRYPOINT [\"kubecoro\"] (got $entrypoint)" test "$entrypoint" = '[kubecoro]'
+    version=$("$KUBECORO_IMAGE_RUN" version 2>&1)
+    echo "INFO image: kubecoro version in the image: $version"
+    check "image: \`kubecoro version\` from the image names a release build" \
+        grep -qE '^kubecoro [0-9]+\.[0-9]+\.[0-9]+ \(commit [^,]+, release build\)$' <<<"$version"
+    bash test/controlplane/build.sh >/dev/null || { echo "FAIL image: control plane build"; exit 1; }
+    KUBECORO_IMAGE_RUN=$KUBECORO_IMAGE_RUN KUBECORO_IMAGE_ROOTFS=$KUBECORO_IMAGE_ROOTFS \
+        bash test/controlplane/with-controlplane.sh bash "$0" --in-controlplane || failed=1
+    echo "INFO image: stage took $((SECONDS - t0)) s"
+    exit $failed
+fi
+
+# --- inside with-controlplane.sh: the image's binary reconciles a sample -----------------------
+E2E_LOGS=$(mktemp -d /tmp/kubecoro-image-logs.XXXXXX)
+export E2E_LOGS
+source "$root/test/e2e/lib.sh"
+install_crds
+kubectl apply -k "$root/manifests/" >/dev/null || fail "image: kubectl apply -k manifests/"
+# The kubeconfig must be inside the image's rootfs, readable by its user.
+kubeconfig=/tmp/kubecoro-sa.kubeconfig
+bash "$root/test/controlplane/sa-kubeconfig.sh" kubecoro-system kubecoro "$KUBECORO_IMAGE_ROOTFS$kubeconfig" 2>/dev/null
+chown 65532:65532 "$KUBECORO_IMAGE_ROOTFS$kubeconfig"
+token=$(kubectl get secret -n kubecoro-system kubecoro-kubecoro-token -o jsonpath='{.data.token}' | base64 -d)
+ns=$(new_namespace image)
+KUBECORO_BIN=$KUBECORO_IMAGE_RUN start_operator image --kubeconfig="$kubeconfig" --namespace="$ns" ||
+    fail "image: the image's binary became ready (log: $E2E_LOGS/image.log)"
+kubectl apply -n "$ns" -f "$root/manifests/samples/helloworld.yaml" >/dev/null
+expect_eventually "image: the image's binary reconciles a HelloWorld into its ConfigMap" 60 hw_converged "$ns" 1
+check "image: the ConfigMap holds the sample's message" jsonpath_is "Hello from kubecoro!" \
+    get configmap/hello -n "$ns" -o 'jsonpath={.data.message}'
+stop_operator image TERM; rc=$?
+check "image: SIGTERM exits 0 (got $rc)" test "$rc" -eq 0
+check "image: no token in the operator log" test -z "$(grep -lF "$token" "$E2E_LOGS/image.log")"
+rm -f "$KUBECORO_IMAGE_ROOTFS$kubeconfig"
+exit $E2E_FAILED
