@@ -127,6 +127,14 @@ probe_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 3 "http://127.0
 # log_count NAME MSG: how many lines of NAME's log have "msg":"MSG".
 log_count() { grep -cF "\"msg\":\"$2\"" "$E2E_LOGS/$1.log" 2>/dev/null || true; }
 
+# reconciles_of NAME NS OBJECT: how many reconciles of NS/OBJECT operator NAME has finished (its
+# debug log has one "reconciled" or "reconcile failed..." line for each). Unlike the metric, it
+# does not count other objects (e.g. those of an earlier test's namespace still being deleted).
+reconciles_of() {
+  grep -F "\"namespace\":\"$2\",\"name\":\"$3\",\"reconcileID\"" "$E2E_LOGS/$1.log" 2>/dev/null |
+    grep -cE '"msg":"reconcile(d|\s*failed)' || true
+}
+
 # now_s / since_s T0: wall-clock seconds (with decimals) and the seconds elapsed since T0.
 now_s() { echo "$EPOCHREALTIME"; }
 since_s() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }

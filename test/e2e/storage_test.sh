@@ -16,7 +16,7 @@ get() { kubectl get -n "$ns" "$1" -o "jsonpath=$2" 2>/dev/null; }
 condition() { get db/grow "{.status.conditions[?(@.type==\"$1\")].status}/{.status.conditions[?(@.type==\"$1\")].reason}"; }
 condition_is() { [[ "$(condition "$1")" == "$2" ]]; }
 requested() { get pvc/data-grow-0 '{.spec.resources.requests.storage}'; }
-reconciles() { metric controller_runtime_reconcile_total "$sc_METRICS" 'controller="database"'; }
+reconciles() { reconciles_of sc "$ns" grow; }
 # v1_events REASON: the events.k8s.io/v1 Events about db/grow with REASON, one a line:
 # eventTime|reportingController|reportingInstance|action|note|series.count (1 without a series)
 v1_events() {
