@@ -1,4 +1,5 @@
 // Kubernetes shapes (Status, ObjectMeta, watch events, lists) read from and written to value trees.
+#include "read.hpp"
 #include <kubecoro/json/json.hpp>
 
 #include <limits>
@@ -36,13 +37,9 @@ value string_map(const std::map<std::string, std::string>& m) {
     return value(object(std::move(members)));
 }
 
-// managedFields is often most of an object's bytes and no controller reads it.
-void strip_managed_fields(value& object_tree) {
-    if (object* o = object_tree.if_object())
-        if (value* meta = o->find("metadata"))
-            if (object* m = meta->if_object())
-                m->erase("managedFields");
-}
+// managedFields is often most of an object's bytes and no controller reads it: never built.
+constexpr std::string_view event_skip[] = {"object", "metadata", "managedFields"};
+constexpr std::string_view list_skip[] = {"items", "*", "metadata", "managedFields"};
 
 core::failure shape_error(std::string what) {
     return core::fail(errc::type, "json: " + std::move(what));
@@ -174,7 +171,7 @@ value encode_meta(const api::object_meta& meta) {
 }
 
 core::result<watch_event> decode_watch_event(std::string_view line) {
-    auto root = parse(line);
+    auto root = parse_skipping(line, event_skip);
     if (!root)
         return core::fail(std::move(root).error());
     object* o = root->if_object();
@@ -201,12 +198,11 @@ core::result<watch_event> decode_watch_event(std::string_view line) {
     if (!obj || !obj->is_object())
         return shape_error("watch event: no object");
     ev.object = std::move(*obj);
-    strip_managed_fields(ev.object);
     return ev;
 }
 
 core::result<object_list> decode_list(std::string_view text) {
-    auto root = parse(text);
+    auto root = parse_skipping(text, list_skip);
     if (!root)
         return core::fail(std::move(root).error());
     object* o = root->if_object();
@@ -225,8 +221,6 @@ core::result<object_list> decode_list(std::string_view text) {
     if (!a)
         return shape_error("list: items is not an array");
     list.items = std::move(*a);
-    for (value& item : list.items)
-        strip_managed_fields(item);
     return list;
 }
 

@@ -268,6 +268,24 @@ TEST_CASE("decode_list: items without managedFields, continue token") {
     CHECK(json::decode_meta(list->items[1]).name == "app-config");
 }
 
+TEST_CASE("only metadata.managedFields of the object is left out, nothing of the same name elsewhere") {
+    const char* object = R"({"metadata":{"name":"a","managedFields":[{"manager":"m"}]},)"
+                         R"("managedFields":1,"spec":{"metadata":{"managedFields":2},"managedFields":3}})";
+    value expected = parsed(R"({"metadata":{"name":"a"},"managedFields":1,)"
+                            R"("spec":{"metadata":{"managedFields":2},"managedFields":3}})");
+    auto ev = json::decode_watch_event(std::string(R"({"type":"ADDED","object":)") + object + "}");
+    REQUIRE(ev);
+    CHECK(ev->object == expected);
+    auto list = json::decode_list(std::string(R"({"metadata":{"managedFields":4},"items":[)") + object + "," +
+                                  object + "]}");
+    REQUIRE(list);
+    REQUIRE(list->items.size() == 2);
+    CHECK(list->items[0] == expected);
+    CHECK(list->items[1] == expected);
+    // parse builds everything.
+    CHECK(json::parse(object)->at("metadata", "managedFields") != nullptr);
+}
+
 TEST_CASE("decode_list: empty, null and wrong items") {
     auto empty = json::decode_list(
         R"({"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"5"},"items":[]})");
