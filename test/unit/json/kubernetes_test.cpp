@@ -61,6 +61,20 @@ TEST_CASE("decode_meta: ConfigMap") {
     CHECK(m.finalizers.empty());
 }
 
+TEST_CASE("take_meta reads what decode_meta reads and removes metadata") {
+    for (const char* text : {stateful_set, config_map}) {
+        value tree = parsed(text);
+        api::object_meta expected = json::decode_meta(tree);
+        CHECK_FALSE(expected.name.empty());
+        CHECK(json::take_meta(tree) == expected);
+        CHECK(tree.at("metadata") == nullptr);
+        CHECK(tree.at("kind") != nullptr);
+    }
+    value not_object = parsed("[1]");
+    CHECK(json::take_meta(not_object) == api::object_meta{});
+    CHECK(not_object == parsed("[1]"));
+}
+
 TEST_CASE("decode_meta: StatefulSet with owners, finalizers, deletion") {
     api::object_meta m = json::decode_meta(parsed(stateful_set));
     CHECK(m.name == "db");
