@@ -1,4 +1,3 @@
-#include <kubecoro/core/heap.hpp>
 #include <kubecoro/runtime/detail/task_group.hpp>
 #include <kubecoro/runtime/watcher.hpp>
 
@@ -142,8 +141,6 @@ awaitable<void> watcher::list_page(const std::string& ns,
         co_return;
     reflector_.replace(std::move(pending), ns);
     pending.clear();
-    // The pages' trees and the objects the list replaced are freed: give the memory back.
-    core::release_free_heap();
     if (first && ++synced_ == config_.namespaces.size() && handler_)
         handler_(watcher_event{watcher_event::type::synced, nullptr, nullptr});
 }
