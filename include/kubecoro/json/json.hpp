@@ -27,6 +27,9 @@ api::status decode_status_object(const value& status_object);
 
 // metadata of an object tree (v["metadata"]); missing fields stay empty.
 api::object_meta decode_meta(const value& object);
+// The same, moving the strings out of the tree and removing its "metadata" (cheaper, for a tree
+// that is kept without it).
+api::object_meta take_meta(value& object);
 // The object tree for metadata (only the fields that are set), for apply bodies.
 value encode_meta(const api::object_meta& meta);
 

@@ -92,6 +92,7 @@ public:
     const std::string* if_string() const { return std::get_if<std::string>(&v_); }
     const array* if_array() const { return std::get_if<array>(&v_); }
     const object* if_object() const { return std::get_if<object>(&v_); }
+    std::string* if_string() { return std::get_if<std::string>(&v_); }
     array* if_array() { return std::get_if<array>(&v_); }
     object* if_object() { return std::get_if<object>(&v_); }
 

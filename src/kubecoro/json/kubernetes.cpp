@@ -1,4 +1,5 @@
 // Kubernetes shapes (Status, ObjectMeta, watch events, lists) read from and written to value trees.
+#include "read.hpp"
 #include <kubecoro/json/json.hpp>
 
 #include <limits>
@@ -18,16 +19,6 @@ int int_at(const value& v, std::string_view key) {
                                                                                         : 0;
 }
 
-std::map<std::string, std::string> string_map_at(const value& v, std::string_view key) {
-    std::map<std::string, std::string> out;
-    const value* x = v.at(key);
-    if (const object* o = x ? x->if_object() : nullptr)
-        for (const auto& [k, e] : *o)
-            if (const std::string* s = e.if_string())
-                out.emplace(k, *s);
-    return out;
-}
-
 value string_map(const std::map<std::string, std::string>& m) {
     std::vector<member> members;
     members.reserve(m.size());
@@ -36,13 +27,9 @@ value string_map(const std::map<std::string, std::string>& m) {
     return value(object(std::move(members)));
 }
 
-// managedFields is often most of an object's bytes and no controller reads it.
-void strip_managed_fields(value& object_tree) {
-    if (object* o = object_tree.if_object())
-        if (value* meta = o->find("metadata"))
-            if (object* m = meta->if_object())
-                m->erase("managedFields");
-}
+// managedFields is often most of an object's bytes and no controller reads it: never built.
+constexpr std::string_view event_skip[] = {"object", "metadata", "managedFields"};
+constexpr std::string_view list_skip[] = {"items", "*", "metadata", "managedFields"};
 
 core::failure shape_error(std::string what) {
     return core::fail(errc::type, "json: " + std::move(what));
@@ -92,23 +79,49 @@ core::result<api::status> decode_status(std::string_view text) {
     return decode_status_object(*root);
 }
 
-api::object_meta decode_meta(const value& object_tree) {
+namespace {
+
+// v[key] of a const tree, or of a tree whose strings read_meta moves out.
+template <class Value>
+auto* member_at(Value& v, std::string_view key) {
+    auto* o = v.if_object();
+    return o ? o->find(key) : nullptr;
+}
+
+// The string at v[key]: copied out of a const tree, moved out of a tree about to be dropped.
+template <class Value>
+std::string take_string(Value& v, std::string_view key) {
+    auto* x = member_at(v, key);
+    auto* s = x ? x->if_string() : nullptr;
+    return s ? std::move(*s) : std::string();
+}
+
+template <class Value>
+std::map<std::string, std::string> take_string_map(Value& v, std::string_view key) {
+    std::map<std::string, std::string> out;
+    auto* x = member_at(v, key);
+    if (auto* o = x ? x->if_object() : nullptr)
+        for (auto& [k, e] : *o)
+            if (auto* s = e.if_string())
+                out.emplace(std::move(k), std::move(*s));
+    return out;
+}
+
+template <class Value>
+api::object_meta read_meta(Value& meta) {
     api::object_meta m;
-    const value* meta = object_tree.at("metadata");
-    if (!meta || !meta->is_object())
-        return m;
-    m.name = string_at(*meta, "name");
-    m.namespace_ = string_at(*meta, "namespace");
-    m.uid = string_at(*meta, "uid");
-    m.resource_version = string_at(*meta, "resourceVersion");
-    if (const value* g = meta->at("generation"))
+    m.name = take_string(meta, "name");
+    m.namespace_ = take_string(meta, "namespace");
+    m.uid = take_string(meta, "uid");
+    m.resource_version = take_string(meta, "resourceVersion");
+    if (const value* g = meta.at("generation"))
         m.generation = static_cast<long>(g->int_or(0));
-    m.creation_timestamp = string_at(*meta, "creationTimestamp");
-    if (const value* d = meta->at("deletionTimestamp"); d && d->is_string())
+    m.creation_timestamp = take_string(meta, "creationTimestamp");
+    if (const value* d = meta.at("deletionTimestamp"); d && d->is_string())
         m.deletion_timestamp = *d->if_string();
-    m.labels = string_map_at(*meta, "labels");
-    m.annotations = string_map_at(*meta, "annotations");
-    if (const value* refs = meta->at("ownerReferences"))
+    m.labels = take_string_map(meta, "labels");
+    m.annotations = take_string_map(meta, "annotations");
+    if (const value* refs = meta.at("ownerReferences"))
         if (const array* a = refs->if_array())
             for (const value& r : *a) {
                 if (!r.is_object())
@@ -123,11 +136,31 @@ api::object_meta decode_meta(const value& object_tree) {
                 const value* b = r.at("blockOwnerDeletion");
                 o.block_owner_deletion = b && b->bool_or(false);
             }
-    if (const value* fs = meta->at("finalizers"))
+    if (const value* fs = meta.at("finalizers"))
         if (const array* a = fs->if_array())
             for (const value& f : *a)
                 if (const std::string* s = f.if_string())
                     m.finalizers.push_back(*s);
+    return m;
+}
+
+} // namespace
+
+api::object_meta decode_meta(const value& object_tree) {
+    const value* meta = object_tree.at("metadata");
+    if (!meta || !meta->is_object())
+        return {};
+    return read_meta(*meta);
+}
+
+api::object_meta take_meta(value& object_tree) {
+    object* o = object_tree.if_object();
+    value* meta = o ? o->find("metadata") : nullptr;
+    api::object_meta m;
+    if (meta && meta->is_object())
+        m = read_meta(*meta);
+    if (o)
+        o->erase("metadata");
     return m;
 }
 
@@ -174,7 +207,7 @@ value encode_meta(const api::object_meta& meta) {
 }
 
 core::result<watch_event> decode_watch_event(std::string_view line) {
-    auto root = parse(line);
+    auto root = parse_skipping(line, event_skip);
     if (!root)
         return core::fail(std::move(root).error());
     object* o = root->if_object();
@@ -201,12 +234,11 @@ core::result<watch_event> decode_watch_event(std::string_view line) {
     if (!obj || !obj->is_object())
         return shape_error("watch event: no object");
     ev.object = std::move(*obj);
-    strip_managed_fields(ev.object);
     return ev;
 }
 
 core::result<object_list> decode_list(std::string_view text) {
-    auto root = parse(text);
+    auto root = parse_skipping(text, list_skip);
     if (!root)
         return core::fail(std::move(root).error());
     object* o = root->if_object();
@@ -225,8 +257,6 @@ core::result<object_list> decode_list(std::string_view text) {
     if (!a)
         return shape_error("list: items is not an array");
     list.items = std::move(*a);
-    for (value& item : list.items)
-        strip_managed_fields(item);
     return list;
 }
 

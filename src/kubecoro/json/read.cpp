@@ -1,9 +1,12 @@
 // Reading with simdjson: the only file that includes it.
+#include "read.hpp"
+
 #include <kubecoro/json/json.hpp>
 
 #include <simdjson.h>
 
 #include <memory>
+#include <span>
 
 namespace kubecoro::json {
 namespace {
@@ -13,11 +16,24 @@ namespace {
 constexpr std::size_t max_depth = 128;
 
 // Documents above this size parse with a parser of their own, so that the thread's reusable
-// parser does not keep a large list's buffers alive forever.
-constexpr std::size_t reusable_capacity = std::size_t{16} << 20;
+// parser does not keep a large list page's buffers (about 10 bytes per byte of input) alive
+// forever; watch events and single objects are far smaller.
+constexpr std::size_t reusable_capacity = std::size_t{1} << 20;
+
+// A path of members the tree building leaves out, e.g. {"items", "*", "metadata", "managedFields"}
+// ("*": any array item). Skipped subtrees are never built: cheaper than building and erasing.
+using skip_path = std::span<const std::string_view>;
+
+// What is left of `skip` below the member `key` (below an array item for "*"); empty when
+// nothing below is skipped.
+skip_path descend(skip_path skip, std::string_view key) {
+    if (skip.size() < 2 || (skip.front() != key && skip.front() != "*"))
+        return {};
+    return skip.subspan(1);
+}
 
 // Builds the owned tree; false when the nesting exceeds max_depth.
-bool build(simdjson::dom::element e, value& out, std::size_t depth) {
+bool build(simdjson::dom::element e, value& out, std::size_t depth, skip_path skip) {
     using simdjson::dom::element_type;
     switch (e.type()) {
     case element_type::OBJECT: {
@@ -27,8 +43,10 @@ bool build(simdjson::dom::element e, value& out, std::size_t depth) {
         std::vector<member> members;
         members.reserve(o.size());
         for (simdjson::dom::key_value_pair kv : o) {
+            if (skip.size() == 1 && kv.key == skip.front())
+                continue;
             value& v = members.emplace_back(std::string(kv.key), value()).second;
-            if (!build(kv.value, v, depth + 1))
+            if (!build(kv.value, v, depth + 1, descend(skip, kv.key)))
                 return false;
         }
         out = value(object(std::move(members)));
@@ -40,8 +58,9 @@ bool build(simdjson::dom::element e, value& out, std::size_t depth) {
         simdjson::dom::array a = e.get_array().value_unsafe();
         array items;
         items.reserve(a.size());
+        skip_path below = descend(skip, "*");
         for (simdjson::dom::element x : a)
-            if (!build(x, items.emplace_back(), depth + 1))
+            if (!build(x, items.emplace_back(), depth + 1, below))
                 return false;
         out = value(std::move(items));
         return true;
@@ -69,7 +88,7 @@ bool build(simdjson::dom::element e, value& out, std::size_t depth) {
     return true;
 }
 
-core::result<value> build_root(simdjson::dom::parser& parser, std::string_view text) {
+core::result<value> build_root(simdjson::dom::parser& parser, std::string_view text, skip_path skip) {
     simdjson::dom::element root;
     if (auto error = parser.parse(text.data(), text.size()).get(root)) {
         auto code = error == simdjson::DEPTH_ERROR ? errc::too_deep : errc::syntax;
@@ -78,7 +97,7 @@ core::result<value> build_root(simdjson::dom::parser& parser, std::string_view t
                               std::to_string(text.size()) + " bytes)");
     }
     value out;
-    if (!build(root, out, 0))
+    if (!build(root, out, 0, skip))
         return core::fail(errc::too_deep,
                           "json: nesting deeper than " + std::to_string(max_depth) + " levels");
     return out;
@@ -86,19 +105,23 @@ core::result<value> build_root(simdjson::dom::parser& parser, std::string_view t
 
 } // namespace
 
-core::result<value> parse(std::string_view text) {
+core::result<value> parse_skipping(std::string_view text, std::span<const std::string_view> skip) {
     // simdjson reports allocation failure as an error code, but a std::bad_alloc from our own
     // tree building must not escape either: parse never throws.
     try {
         if (text.size() > reusable_capacity) {
             simdjson::dom::parser parser;
-            return build_root(parser, text);
+            return build_root(parser, text, skip);
         }
         thread_local simdjson::dom::parser parser;
-        return build_root(parser, text);
+        return build_root(parser, text, skip);
     } catch (const std::bad_alloc&) {
         return core::fail(std::make_error_code(std::errc::not_enough_memory), "json: out of memory");
     }
+}
+
+core::result<value> parse(std::string_view text) {
+    return parse_skipping(text, {});
 }
 
 } // namespace kubecoro::json

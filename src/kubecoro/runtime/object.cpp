@@ -56,9 +56,7 @@ projection keep_metadata() {
 
 object_ptr make_object(json::value decoded, const projection& project) {
     auto o = std::make_shared<object>();
-    o->meta = json::decode_meta(decoded);
-    if (json::object* fields = decoded.if_object())
-        fields->erase("metadata");
+    o->meta = json::take_meta(decoded);
     o->body = project ? project(std::move(decoded)) : std::move(decoded);
     return o;
 }

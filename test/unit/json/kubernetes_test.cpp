@@ -61,6 +61,20 @@ TEST_CASE("decode_meta: ConfigMap") {
     CHECK(m.finalizers.empty());
 }
 
+TEST_CASE("take_meta reads what decode_meta reads and removes metadata") {
+    for (const char* text : {stateful_set, config_map}) {
+        value tree = parsed(text);
+        api::object_meta expected = json::decode_meta(tree);
+        CHECK_FALSE(expected.name.empty());
+        CHECK(json::take_meta(tree) == expected);
+        CHECK(tree.at("metadata") == nullptr);
+        CHECK(tree.at("kind") != nullptr);
+    }
+    value not_object = parsed("[1]");
+    CHECK(json::take_meta(not_object) == api::object_meta{});
+    CHECK(not_object == parsed("[1]"));
+}
+
 TEST_CASE("decode_meta: StatefulSet with owners, finalizers, deletion") {
     api::object_meta m = json::decode_meta(parsed(stateful_set));
     CHECK(m.name == "db");
@@ -266,6 +280,24 @@ TEST_CASE("decode_list: items without managedFields, continue token") {
     CHECK(list->items[0].at("metadata", "managedFields") == nullptr);
     CHECK(json::decode_meta(list->items[0]).name == "db");
     CHECK(json::decode_meta(list->items[1]).name == "app-config");
+}
+
+TEST_CASE("only metadata.managedFields of the object is left out, nothing of the same name elsewhere") {
+    const char* object = R"({"metadata":{"name":"a","managedFields":[{"manager":"m"}]},)"
+                         R"("managedFields":1,"spec":{"metadata":{"managedFields":2},"managedFields":3}})";
+    value expected = parsed(R"({"metadata":{"name":"a"},"managedFields":1,)"
+                            R"("spec":{"metadata":{"managedFields":2},"managedFields":3}})");
+    auto ev = json::decode_watch_event(std::string(R"({"type":"ADDED","object":)") + object + "}");
+    REQUIRE(ev);
+    CHECK(ev->object == expected);
+    auto list = json::decode_list(std::string(R"({"metadata":{"managedFields":4},"items":[)") + object + "," +
+                                  object + "]}");
+    REQUIRE(list);
+    REQUIRE(list->items.size() == 2);
+    CHECK(list->items[0] == expected);
+    CHECK(list->items[1] == expected);
+    // parse builds everything.
+    CHECK(json::parse(object)->at("metadata", "managedFields") != nullptr);
 }
 
 TEST_CASE("decode_list: empty, null and wrong items") {
