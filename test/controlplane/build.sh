@@ -1,27 +1,29 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2015 # `A && B || die` is intended
-# Obtain the binaries for the local test control plane:
+# Obtain the binaries for the local test control plane and its node:
 #   - etcd from Debian's etcd-server package (3.4)
-#   - kube-apiserver + kube-controller-manager v1.20.2 built from Debian
-#     bookworm's `kubernetes` source package, cached outside the checkout in
-#     ${KUBECORO_CACHE:-/var/cache/kubecoro}/k8s-v1.20.2/bin/
-# Exits quickly when everything is already present.
+#   - kube-apiserver, kube-controller-manager, kube-scheduler, kubelet and kube-proxy v1.20.2 built
+#     from Debian bookworm's `kubernetes` source package, and the sandbox ("pause") binary built
+#     statically from the same source's build/pause/linux/pause.c; all cached outside the checkout
+#     in ${KUBECORO_CACHE:-/var/cache/kubecoro}/k8s-v1.20.2/bin/
+# Only what is missing is built; exits quickly when everything is already present.
 set -euo pipefail
 
 K8S_VERSION=1.20.2
 CACHE_ROOT=${KUBECORO_CACHE:-/var/cache/kubecoro}
 DEST=$CACHE_ROOT/k8s-v$K8S_VERSION
-BINS=(kube-apiserver kube-controller-manager)
-PKGS=(etcd-server golang-go rsync golang-github-modern-go-reflect2-dev dpkg-dev openssl make curl)
+BINS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
+PKGS=(etcd-server golang-go rsync golang-github-modern-go-reflect2-dev dpkg-dev openssl make curl gcc libc6-dev)
 REFLECT2_SRC=/usr/share/gocode/src/github.com/modern-go/reflect2
 
 log() { echo "build.sh: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-have_bins() {
+missing_bins() { # prints the Go binaries not yet in the cache
   local b
-  for b in "${BINS[@]}"; do [[ -x $DEST/bin/$b ]] || return 1; done
+  for b in "${BINS[@]}"; do [[ -x $DEST/bin/$b ]] || echo "$b"; done
 }
+have_bins() { [[ -z $(missing_bins) && -x $DEST/bin/pause ]]; }
 have_pkgs() {
   dpkg-query -W -f='${Status}\n' "${PKGS[@]}" 2>/dev/null | grep -c '^install ok installed$' |
     grep -qx "${#PKGS[@]}"
@@ -101,26 +103,35 @@ EOF
 
 mkdir -p "$WORK/gopath/src/k8s.io" "$WORK/home" "$WORK/gocache"
 ln -s "$SRC" "$WORK/gopath/src/k8s.io/kubernetes"
-log "building ${BINS[*]} v$K8S_VERSION with $(go version) (takes ~5 min, log: $WORK/make.log)"
-if ! (cd "$WORK/gopath/src/k8s.io/kubernetes" &&
-  env HOME="$WORK/home" GOPATH="$WORK/gopath" GOCACHE="$WORK/gocache" CGO_ENABLED=0 \
-    GOFLAGS= GO111MODULE=off KUBE_GIT_VERSION_FILE="$WORK/version.env" \
-    make WHAT="cmd/kube-apiserver cmd/kube-controller-manager") >"$WORK/make.log" 2>&1; then
-  tail -40 "$WORK/make.log" >&2
-  die "kubernetes build failed"
+mapfile -t todo < <(missing_bins)
+mkdir -p "$DEST/bin"
+# Each file is installed atomically (copied next to its destination, then renamed).
+install_bin() { # file name
+  install -m 0755 "$1" "$DEST/bin/.$2.new" && mv -f "$DEST/bin/.$2.new" "$DEST/bin/$2"
+}
+if ((${#todo[@]})); then
+  log "building ${todo[*]} v$K8S_VERSION with $(go version) (~5 min for two, ~9 for all five; log: $WORK/make.log)"
+  if ! (cd "$WORK/gopath/src/k8s.io/kubernetes" &&
+    env HOME="$WORK/home" GOPATH="$WORK/gopath" GOCACHE="$WORK/gocache" CGO_ENABLED=0 \
+      GOFLAGS= GO111MODULE=off KUBE_GIT_VERSION_FILE="$WORK/version.env" \
+      make WHAT="${todo[*]/#/cmd/}") >"$WORK/make.log" 2>&1; then
+    tail -40 "$WORK/make.log" >&2
+    die "kubernetes build failed"
+  fi
+  for b in "${todo[@]}"; do
+    "$SRC/_output/bin/$b" --version 2>/dev/null | grep -q "v$K8S_VERSION\$" ||
+      die "built $b does not report v$K8S_VERSION"
+    install_bin "$SRC/_output/bin/$b" "$b"
+  done
 fi
-
-# Install atomically: stage next to the destination, then rename.
-STAGE=$(mktemp -d "$CACHE_ROOT/.k8s-v$K8S_VERSION.XXXXXX")
-mkdir -p "$STAGE/bin"
-for b in "${BINS[@]}"; do
-  install -m 0755 "$SRC/_output/bin/$b" "$STAGE/bin/$b"
-done
-"$STAGE/bin/kube-apiserver" --version | grep -q "v$K8S_VERSION\$" ||
-  { rm -rf "$STAGE"; die "built kube-apiserver reports wrong version"; }
-chmod 0755 "$STAGE"
-if [[ -e $DEST ]]; then rm -rf "$DEST.old" && mv "$DEST" "$DEST.old"; fi
-mv -T "$STAGE" "$DEST"
-STAGE=""
-rm -rf "$DEST.old"
+if [[ ! -x $DEST/bin/pause ]]; then
+  # As build/pause/Makefile does, without its container toolchain.
+  pause_version=$(sed -n 's/^TAG[[:space:]]*?*=[[:space:]]*//p' "$SRC/build/pause/Makefile" | head -1)
+  gcc -Os -Wall -Werror -static -DVERSION="v${pause_version:-unknown}" -o "$WORK/pause" \
+    "$SRC/build/pause/linux/pause.c" || die "building pause failed"
+  strip "$WORK/pause"
+  install_bin "$WORK/pause" pause
+  echo "${pause_version:-unknown}" >"$DEST/pause.version"
+fi
+chmod 0755 "$DEST" "$DEST/bin"
 log "installed into $DEST/bin in $(($(date +%s) - start))s"

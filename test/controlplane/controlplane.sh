@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2016,SC2054,SC2154 # literal $$/$@ for bash -c; comma lists in flags; rc set in trap
 # Local real Kubernetes control plane (etcd + kube-apiserver + kube-controller-manager
-# v1.20.2, no kubelet), everything on 127.0.0.1 with ports picked at run time.
+# v1.20.2), everything on 127.0.0.1 with ports picked at run time; with KUBECORO_NODE=1 also a
+# real node (containerd, kubelet, kube-proxy, kube-scheduler, cluster DNS, hostPath volumes:
+# node.sh) on a bridge of its own.
 #
 #   controlplane.sh up [STATEDIR]        start; prints `export ...` lines (eval-able) on stdout
 #   controlplane.sh down STATEDIR        kill everything started for STATEDIR, remove it
 #   controlplane.sh env STATEDIR         print the export lines again
 #   controlplane.sh status STATEDIR      show component pids / ports / readyz
-#   controlplane.sh {stop,start,restart}-{etcd,apiserver,controller-manager} STATEDIR
+#   controlplane.sh {stop,start,restart}-COMPONENT STATEDIR   COMPONENT: etcd, apiserver,
+#                                        controller-manager; with a node also containerd, kubelet,
+#                                        kube-proxy, scheduler, dns
 #   controlplane.sh procs STATEDIR       list pids of etcd/kube-* processes still running for STATEDIR
+#   controlplane.sh leftovers STATEDIR   after `down`: what is left (processes, mounts, bridge,
+#                                        iptables rules); prints nothing when all is gone
 #
 # Env: KUBECORO_CACHE (binary cache root, see build.sh), KUBECORO_START_TIMEOUT (s, default 120),
 #      KUBECORO_STOP_GRACE (s between SIGTERM and SIGKILL for stop-*/restart-*, default 3;
 #      0 = SIGKILL at once, i.e. a crash; `down` always uses SIGKILL since the state is discarded),
 #      KUBECORO_BUILD=0 to skip the implicit build.sh call,
+#      KUBECORO_NODE=1 to start the node too (`up`; needs root),
+#      KUBECORO_LOG_DIR=DIR: `down` keeps the components' logs there (a failed `up` always keeps them),
 #      KUBECORO_AUDIT_LOG=FILE: kube-apiserver (when it starts) writes an audit log of every write
 #      (create/update/patch/delete) to FILE, one JSON event per line at level Metadata (user,
 #      userAgent, objectRef, timestamps).
@@ -25,6 +33,9 @@ BIN=${KUBECORO_CACHE:-/var/cache/kubecoro}/k8s-v$K8S_VERSION/bin
 TIMEOUT=${KUBECORO_START_TIMEOUT:-120}
 GRACE=${KUBECORO_STOP_GRACE:-3}
 MARKER=.kubecoro-controlplane
+
+# shellcheck source=node.sh
+source "$HERE/node.sh"
 
 exec 3>&2 # log fd: stays the caller's stderr even inside redirected calls/traps
 log() { echo "controlplane: $*" >&3; }
@@ -61,7 +72,9 @@ procs() { # pids of our components (or their pre-exec wrappers) that refer to th
     comm=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
     cmd=$(tr '\0' ' ' <"$f" 2>/dev/null) || continue
     case $comm in
-      etcd | kube-apiserver | kube-controller) ;;
+      etcd | kube-apiserver | kube-controller | kube-scheduler | kubelet | kube-proxy) ;;
+      containerd | containerd-shim | dnsmasq) ;;
+      python3) [[ $cmd == *node_agent.py* ]] || continue ;;
       bash) [[ $cmd == *'exec "$@"'* ]] || continue ;;
       *) continue ;;
     esac
@@ -105,6 +118,11 @@ extendedKeyUsage=serverAuth
 subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.0.0.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
     sign admin "/O=system:masters/CN=kubecoro-admin" "$client"
     sign kcm "/CN=system:kube-controller-manager" "$client"
+    # kubectl logs/exec: the API server's client certificate for the kubelet; the node's own ones.
+    sign apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "$client"
+    sign kubelet "/O=system:nodes/CN=system:node:$NODE_NAME" "$client"
+    sign kube-proxy "/CN=system:kube-proxy" "$client"
+    sign scheduler "/CN=system:kube-scheduler" "$client"
     openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out sa.key 2>/dev/null
     openssl pkey -in sa.key -pubout -out sa.pub 2>/dev/null
   ) || die "certificate generation failed"
@@ -149,7 +167,9 @@ cmd_apiserver() {
     --client-ca-file "$P/ca.crt" --authorization-mode Node,RBAC --anonymous-auth=true
     --service-account-issuer https://kubernetes.default.svc.cluster.local
     --service-account-signing-key-file "$P/sa.key" --service-account-key-file "$P/sa.pub"
-    --service-cluster-ip-range 10.0.0.0/16 --allow-privileged=true --endpoint-reconciler-type none
+    --service-cluster-ip-range "$NODE_SERVICE_CIDR" --allow-privileged=true --endpoint-reconciler-type none
+    --kubelet-client-certificate "$P/apiserver-kubelet-client.crt" --kubelet-client-key "$P/apiserver-kubelet-client.key"
+    --kubelet-preferred-address-types InternalIP
     --enable-admission-plugins NamespaceLifecycle,LimitRanger,ServiceAccount,DefaultStorageClass,ResourceQuota,MutatingAdmissionWebhook,ValidatingAdmissionWebhook
     --profiling=false --logtostderr --v 1)
   if [[ -n ${KUBECORO_AUDIT_LOG:-} ]]; then
@@ -167,6 +187,11 @@ cmd_controller_manager() {
     --cluster-signing-cert-file "$P/ca.crt" --cluster-signing-key-file "$P/ca.key"
     --controllers '*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-ttl,-route,-service,-attachdetach'
     --leader-elect=false --profiling=false --logtostderr --v 1)
+  # With a node: its lifecycle (the kubelet registers it tainted not-ready until this controller
+  # sees it Ready) and volumes from the in-tree hostPath provisioner.
+  if node_enabled; then
+    CMD=("${CMD[@]/,-nodelifecycle/}" --enable-hostpath-provisioner --node-monitor-grace-period 20s)
+  fi
 }
 
 start_component() { # name
@@ -242,6 +267,7 @@ print_env() {
 
 # ---- subcommands ------------------------------------------------------------------
 up() {
+  if [[ ${KUBECORO_NODE:-0} == 1 && $(id -u) != 0 ]]; then die "KUBECORO_NODE=1 needs root"; fi
   if [[ ${KUBECORO_BUILD:-1} != 0 ]]; then "$HERE/build.sh" >&2 || die "build.sh failed"; fi
   local b; for b in kube-apiserver kube-controller-manager; do
     [[ -x $BIN/$b ]] || die "$BIN/$b missing; run $HERE/build.sh"
@@ -254,8 +280,9 @@ up() {
     S=$(mktemp -d "${TMPDIR:-/tmp}/kubecoro-cp.XXXXXX")
   fi
   chmod 700 "$S"; touch "$S/$MARKER"
+  if [[ ${KUBECORO_NODE:-0} == 1 ]]; then touch "$S/node.enabled"; fi
   # Any failure or interrupt during startup tears down what was started.
-  trap 'rc=$?; trap - EXIT; if ((rc)); then log "startup failed, cleaning up $S"; down_dir; fi; exit $rc' EXIT
+  trap 'rc=$?; trap - EXIT; if ((rc)); then log "startup failed, cleaning up $S"; keep_logs 1; down_dir; fi; exit $rc' EXIT
   trap 'exit 130' INT; trap 'exit 143' TERM
   local t0=$SECONDS
   PICKED=""
@@ -273,20 +300,38 @@ up() {
   start_controller_manager
   # The serviceaccount controller creating "default" proves the controllers work.
   wait_for controller-manager default_sa_exists
+  if node_enabled; then node_up; fi
   print_env >"$S/env"
   log "ready in $((SECONDS - t0))s: apiserver https://127.0.0.1:$APISERVER_PORT, state $S"
   print_env
 }
 
+# Keeps the components' logs where KUBECORO_LOG_DIR says (the e2e logs), or, when startup failed,
+# in a new folder that is named.
+keep_logs() { # startup-failed
+  local dest=${KUBECORO_LOG_DIR:-}
+  [[ -d $S/logs ]] || return 0
+  if [[ -z $dest && $1 == 1 ]]; then dest=$(mktemp -d "${TMPDIR:-/tmp}/kubecoro-cp-logs.XXXXXX"); fi
+  [[ -n $dest ]] || return 0
+  mkdir -p "$dest" && cp -r "$S/logs/." "$dest/" && log "component logs kept in $dest"
+}
+
 down_dir() {
   local c pid left
   GRACE=0
+  node_down
   for c in controller-manager apiserver etcd; do stop_component "$c"; done
   # Safety net: anything else still referring to the state dir (e.g. killed mid-start).
   for pid in $(procs "$S"); do kill -KILL "$pid" 2>/dev/null || true; done
   sleep 0.1
   left=$(procs "$S" | tr '\n' ' ')
   [[ -z $left ]] || log "WARNING: processes still running: $left"
+  if awk -v s="$S/" 'index($5, s) == 1 { found = 1 } END { exit !found }' /proc/self/mountinfo; then
+    # Never delete through a mount (a volume's data would go with it).
+    log "ERROR: mounts under $S remain; not removing it:"
+    awk -v s="$S/" 'index($5, s) == 1 { print "  " $5 }' /proc/self/mountinfo >&3
+    return 1
+  fi
   rm -rf "$S"
   log "removed $S"
 }
@@ -296,13 +341,16 @@ down() {
   if [[ ! -e $1 ]]; then log "$1 already gone"; return 0; fi
   S=$(cd "$1" && pwd)
   [[ -f $S/$MARKER ]] || die "'$S' is not a kubecoro control plane state dir, not touching it"
+  keep_logs 0
   down_dir
 }
 
 status() {
   check_state "$1"
   local c pid
-  for c in etcd apiserver controller-manager; do
+  local comps=(etcd apiserver controller-manager)
+  if node_enabled; then comps+=("${NODE_COMPONENTS[@]}"); fi
+  for c in "${comps[@]}"; do
     pid=$(cat "$S/$c.pid" 2>/dev/null || true)
     if [[ -n $pid ]] && alive "$pid"; then echo "$c: running (pid $pid)"; else echo "$c: stopped"; fi
   done
@@ -319,11 +367,15 @@ case $sub in
   env) check_state "${1:-}"; print_env ;;
   status) status "${1:-}" ;;
   procs) [[ -n ${1:-} ]] || die "usage: procs STATEDIR"; procs "$(cd "$1" 2>/dev/null && pwd || echo "$1")" ;;
-  stop-etcd | stop-apiserver | stop-controller-manager)
-    check_state "${1:-}"; stop_component "${sub#stop-}" ;;
-  start-etcd | start-apiserver | start-controller-manager)
-    check_state "${1:-}"; c=${sub#start-}; "start_${c//-/_}" ;;
-  restart-etcd | restart-apiserver | restart-controller-manager)
-    check_state "${1:-}"; c=${sub#restart-}; stop_component "$c"; "start_${c//-/_}" ;;
+  leftovers) [[ -n ${1:-} ]] || die "usage: leftovers STATEDIR"; node_leftovers "$1" ;;
+  stop-* | start-* | restart-*)
+    c=${sub#*-}
+    case $c in
+      etcd | apiserver | controller-manager) check_state "${1:-}" ;;
+      containerd | kubelet | kube-proxy | scheduler | dns) check_state "${1:-}"; node_enabled || die "no node in $S" ;;
+      *) usage ;;
+    esac
+    case $sub in stop-*) stop_component "$c" ;; start-*) "start_${c//-/_}" ;;
+      restart-*) stop_component "$c"; "start_${c//-/_}" ;; esac ;;
   *) usage ;;
 esac

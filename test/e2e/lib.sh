@@ -175,3 +175,66 @@ hw_converged() {
   n=$(kubectl get helloworlds -n "$1" -o name | wc -l) || return 1
   [[ -z "$out" && "$n" -eq "$2" ]]
 }
+
+# ---- the real node (KUBECORO_NODE=1; realdb_test.sh, node_test.sh) ---------------------------
+
+# node_present: the control plane has a node of its own (with-controlplane.sh with KUBECORO_NODE=1).
+node_present() { [[ -n ${KUBECORO_CONTROLPLANE_DIR:-} && -f $KUBECORO_CONTROLPLANE_DIR/node.enabled ]]; }
+# cp COMMAND...: test/controlplane/controlplane.sh COMMAND ... $KUBECORO_CONTROLPLANE_DIR
+cp_() { "$E2E_ROOT/test/controlplane/controlplane.sh" "$@" "$KUBECORO_CONTROLPLANE_DIR"; }
+node_ctr() { ctr --address "$KUBECORO_CONTROLPLANE_DIR/node/containerd.sock" --namespace k8s.io "$@"; }
+
+# node_diagnose NS POD: why POD is not running/ready, in a few lines: which node component is down,
+# the container's waiting/terminated reason (a missing image says so), recent events, where the
+# logs are.
+node_diagnose() {
+  local ns=$1 pod=$2
+  echo "  diagnosis of pod $ns/$pod:"
+  cp_ status 2>/dev/null | grep -E '^(containerd|kubelet|kube-proxy|scheduler|dns|node-agent): stopped' |
+    sed 's/^/    node component /'
+  kubectl get pod -n "$ns" "$pod" -o 'jsonpath={"    phase: "}{.status.phase}{", node: "}{.spec.nodeName}{"\n"}{range .status.containerStatuses[*]}{"    container "}{.name}{" ("}{.image}{"): ready="}{.ready}{" restarts="}{.restartCount}{" waiting="}{.state.waiting.reason}{" "}{.state.waiting.message}{" terminated="}{.state.terminated.reason}{" last="}{.lastState.terminated.reason}{"\n"}{end}' 2>&1 | sed 's/^error/    error/'
+  kubectl get events -n "$ns" --field-selector "involvedObject.name=$pod" --sort-by=.lastTimestamp \
+    -o 'jsonpath={range .items[*]}{"    event "}{.type}{" "}{.reason}{": "}{.message}{"\n"}{end}' 2>/dev/null | tail -6
+  local logs=${KUBECORO_LOG_DIR:-$KUBECORO_CONTROLPLANE_DIR/logs}
+  echo "    logs: kubectl logs -n $ns $pod; the node's: $logs/kubelet.log, $logs/containerd.log (kept after the run)"
+}
+
+# wait_pod_done NS POD SECONDS: waits until POD has Succeeded (0) or Failed (1); diagnoses a pod
+# that does neither in time (2).
+wait_pod_done() {
+  local deadline=$((SECONDS + $3)) phase
+  while ((SECONDS < deadline)); do
+    phase=$(kubectl get pod -n "$1" "$2" -o 'jsonpath={.status.phase}' 2>/dev/null)
+    [[ $phase == Succeeded ]] && return 0
+    [[ $phase == Failed ]] && return 1
+    sleep 0.5
+  done
+  node_diagnose "$1" "$2" >&2
+  return 2
+}
+
+# run_pod NS NAME IMAGE SCRIPT [ENV-YAML] [VOLUMES-YAML MOUNTS-YAML]: runs SCRIPT with bash in a
+# one-off pod (uid 999, no service account token) and prints its log; fails when the pod fails.
+run_pod() {
+  local ns=$1 name=$2 image=$3 script=$4 env=${5:-[]} volumes=${6:-[]} mounts=${7:-[]} rc=0
+  kubectl apply -n "$ns" -f - >/dev/null <<YAML || return 1
+apiVersion: v1
+kind: Pod
+metadata: {name: $name, labels: {app.kubernetes.io/name: e2e-client}}
+spec:
+  restartPolicy: Never
+  automountServiceAccountToken: false
+  securityContext: {runAsUser: 999, runAsGroup: 999, runAsNonRoot: true}
+  volumes: $volumes
+  containers:
+  - name: c
+    image: $image
+    command: [bash, -c, $(printf '%s' "$script" | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))')]
+    env: $env
+    volumeMounts: $mounts
+YAML
+  wait_pod_done "$ns" "$name" 180 || rc=$?
+  kubectl logs -n "$ns" "$name" 2>&1
+  kubectl delete pod -n "$ns" "$name" --wait=false >/dev/null 2>&1
+  return $rc
+}

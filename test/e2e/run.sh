@@ -2,6 +2,8 @@
 # Runs every end-to-end test file (test/e2e/*_test.sh) against the cluster in $KUBECONFIG
 # (normally started by test/controlplane/with-controlplane.sh). Each prints PASS/FAIL lines.
 #   KUBECORO_E2E_ONLY="helloworld database"  run only these files
+# Files marked `# e2e: node` need the real node and run only on a control plane that has one
+# (KUBECORO_NODE=1); the others write pod readiness by hand and run only on one without.
 set -uo pipefail
 cd "$(dirname "$0")"
 export E2E_LOGS=${E2E_LOGS:-$(mktemp -d /tmp/kubecoro-e2e-logs.XXXXXX)}
@@ -10,6 +12,9 @@ rc=0
 for t in *_test.sh; do
   name=${t%_test.sh}
   if [[ -n "${KUBECORO_E2E_ONLY:-}" && " $KUBECORO_E2E_ONLY " != *" $name "* ]]; then continue; fi
+  needs_node=0; grep -qx '# e2e: node' "$t" && needs_node=1
+  has_node=0; [[ -f ${KUBECORO_CONTROLPLANE_DIR:-/nonexistent}/node.enabled ]] && has_node=1
+  ((needs_node == has_node)) || continue
   echo "---- e2e: $name"
   bash "$t" || { rc=1; echo "FAIL $name (exit status)"; }
 done
