@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Runs kubecoro the way a developer does: builds it, starts a local control plane (etcd,
-# kube-apiserver and kube-controller-manager v1.20.2 on 127.0.0.1) unless a cluster is given,
+# kube-apiserver and kube-controller-manager v1.20.2 on 127.0.0.1) with a real node (containerd,
+# kubelet, kube-proxy, cluster DNS: real PostgreSQL and MariaDB pods) unless a cluster is given,
 # installs the CRDs and RBAC, runs the operator with its own ServiceAccount's token (exactly the
-# RBAC in manifests/), applies manifests/samples/ and shows them converge. Ctrl-C stops it all.
+# RBAC in manifests/), applies manifests/samples/ and shows them converge, then logs in to the
+# PostgreSQL sample with its Secret's password. Ctrl-C stops it all.
 #   KUBECORO_USE_EXISTING_CLUSTER=1 KUBECONFIG=...  use that cluster (runs as your kubeconfig user)
-#   KUBECORO_DEMO_SECONDS=N                         stop by itself after N seconds (for tests)
+#   KUBECORO_NODE=0                                 local control plane without a node (pods are
+#                                                   marked ready by hand, no database runs)
+#   KUBECORO_DEMO_SECONDS=N                         stop by itself after N seconds, or once every
+#                                                   Database is Ready (for tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -14,6 +19,11 @@ if [[ "${1:-}" != "--inside" ]]; then
   [[ -d build-run ]] || meson setup build-run --wrap-mode=nodownload --buildtype=release -Dtests=false >/dev/null
   ninja -C build-run kubecoro
   if [[ "${KUBECORO_USE_EXISTING_CLUSTER:-}" != 1 ]]; then
+    export KUBECORO_NODE=${KUBECORO_NODE:-1}
+    if [[ $KUBECORO_NODE == 1 && ! -x ${KUBECORO_CACHE:-/var/cache/kubecoro}/k8s-v1.20.2/bin/kubelet ]]; then
+      echo "== first run: building Kubernetes v1.20.2 from Debian's source package (about 9 minutes on 2 cores)"
+      echo "   and the PostgreSQL/MariaDB images from Debian packages (about 3 minutes); both are cached"
+    fi
     bash test/controlplane/build.sh
   fi
   exec bash test/controlplane/with-controlplane.sh bash "$0" --inside
@@ -45,13 +55,34 @@ stop() {
 trap stop EXIT
 trap 'exit 130' INT TERM
 
+has_node=0
+if ((local_cluster)) && [[ -f $KUBECORO_CONTROLPLANE_DIR/node.enabled ]]; then has_node=1; fi
 echo "== applying manifests/samples/"
-kubectl apply -f manifests/samples/
+if ((local_cluster)); then
+  # MySQL has no Debian package, so the local node has no mysql image: its sample is left out.
+  kubectl apply -f manifests/samples/database-postgresql.yaml -f manifests/samples/database-mariadb.yaml \
+    -f manifests/samples/helloworld.yaml
+else
+  kubectl apply -f manifests/samples/
+fi
+
+# Logs in to the PostgreSQL sample over TCP with the password from its Secret (the container's
+# environment holds it; it never appears in an argument).
+psql_line="kubectl exec -it pg1-0 -- bash -c 'PGPASSWORD=\$POSTGRES_PASSWORD psql -h 127.0.0.1 -U \$POSTGRES_USER \$POSTGRES_DB'"
+connect_demo() {
+  echo "== PostgreSQL sample, logged in with its Secret's password:"
+  kubectl exec pg1-0 -- bash -c 'PGPASSWORD=$POSTGRES_PASSWORD psql -h 127.0.0.1 -U "$POSTGRES_USER" "$POSTGRES_DB" -c "SELECT current_user, version()"' ||
+    echo "   (login failed; see kubectl logs pg1-0)"
+  echo "== connect yourself:"
+  echo "   export KUBECONFIG=$KUBECONFIG"
+  echo "   $psql_line"
+}
 
 deadline=$((SECONDS + ${KUBECORO_DEMO_SECONDS:-1000000000}))
 while ((SECONDS < deadline)); do
   if ! kill -0 "$operator" 2>/dev/null; then echo "kubecoro exited; see $log"; exit 1; fi
-  if ((local_cluster)); then
+  if [[ -n ${connected:-} && -z ${KUBECORO_DEMO_SECONDS:-} ]]; then sleep 2; continue; fi
+  if ((local_cluster && !has_node)); then
     # No kubelet here: mark the database pods ready as a kubelet would, so status shows Ready.
     now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
     for pod in $(kubectl get pods -A -l app.kubernetes.io/managed-by=kubecoro,app.kubernetes.io/component=database \
@@ -63,8 +94,10 @@ while ((SECONDS < deadline)); do
   clear 2>/dev/null || true
   date
   kubectl get databases,helloworlds -A -o wide
-  if [[ -n "${KUBECORO_DEMO_SECONDS:-}" ]] &&
-     [[ -z "$(kubectl get databases -A -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | grep -v '^Ready$')" ]]; then
+  all_ready=0
+  [[ -z "$(kubectl get databases -A -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | grep -v '^Ready$')" ]] && all_ready=1
+  if ((all_ready && has_node)) && [[ -z ${connected:-} ]]; then connected=1; connect_demo; fi
+  if [[ -n "${KUBECORO_DEMO_SECONDS:-}" ]] && ((all_ready)); then
     echo "== every Database is Ready"
     exit 0
   fi

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Builds kubecoro and runs every test: lint and format checks, unit and integration tests (release
-# and ASan/UBSan builds), fuzz targets briefly, and the end-to-end tests against a real control
-# plane on loopback. Installs what it needs. Ends with a line "N passed, N failed".
+# and ASan/UBSan builds), fuzz targets briefly, the end-to-end tests against a real control plane
+# on loopback, the real-engine tests on a control plane with a real node, and the container image.
+# Installs what it needs. Ends with a per-stage timing table and a line "N passed, N failed".
 #   KUBECORO_FUZZ_SECONDS   seconds per fuzz target (default 10)
-#   KUBECORO_SKIP           space-separated stages to skip: format lint unit asan fuzz e2e image
+#   KUBECORO_SKIP           space-separated stages to skip: format lint unit asan fuzz e2e node image
+#   KUBECORO_CACHE          built Kubernetes binaries and node images (default /var/cache/kubecoro)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -12,7 +14,29 @@ passed=0
 failed=0
 failures=()
 
-stage() { echo; echo "==== $*"; }
+# Per-stage wall-clock times, printed as a table at the end.
+timings=()
+stage_name=""
+stage_start=0
+stage_end() {
+  [[ -n $stage_name ]] && timings+=("$(printf '%-28s %6d s' "$stage_name" $((SECONDS - stage_start)))")
+  stage_name=""
+}
+stage() { # short-name description
+  stage_end
+  stage_name=$1; stage_start=$SECONDS
+  echo; echo "==== $2"
+}
+timings_printed=0
+print_timings() {
+  stage_end
+  ((timings_printed)) && return 0
+  timings_printed=1
+  echo; echo "stage                        time"
+  printf '%s\n' "${timings[@]}"
+  printf '%-28s %6d s\n' total "$SECONDS"
+}
+trap print_timings EXIT
 wants() { [[ "$skip" != *" $1 "* ]]; }
 record() { # name rc
   if [[ $2 == 0 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$1"); fi
@@ -25,23 +49,24 @@ count_doctest() { # logfile
   passed=$((passed + p)); failed=$((failed + f))
 }
 
+stage deps "packages"
 bash test/install-deps.sh
 
 if wants format; then
-  stage "clang-format"
+  stage format "clang-format"
   rc=0
   git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror || rc=$?
   record clang-format $rc
 fi
 
 if wants lint; then
-  stage "module boundaries"
+  stage lint "module boundaries"
   bash test/lint.sh && rc=0 || rc=$?
   record module-boundaries $rc
 fi
 
 if wants unit; then
-  stage "release build + unit and integration tests"
+  stage unit "release build + unit and integration tests"
   [[ -d build-ci ]] || meson setup build-ci --wrap-mode=nodownload --buildtype=release
   ninja -C build-ci
   rc=0; meson test -C build-ci --print-errorlogs || rc=$?
@@ -50,7 +75,7 @@ if wants unit; then
 fi
 
 if wants asan; then
-  stage "ASan/UBSan build + unit and integration tests"
+  stage asan "ASan/UBSan build + unit and integration tests"
   [[ -d build-asan ]] || meson setup build-asan --wrap-mode=nodownload --buildtype=debug \
       -Db_sanitize=address,undefined -Db_lundef=false
   ninja -C build-asan
@@ -62,27 +87,51 @@ if wants asan; then
 fi
 
 if wants fuzz; then
-  stage "fuzz targets, ${KUBECORO_FUZZ_SECONDS:-10}s each"
+  stage fuzz "fuzz targets, ${KUBECORO_FUZZ_SECONDS:-10}s each"
   rc=0; bash test/fuzz/run.sh "${KUBECORO_FUZZ_SECONDS:-10}" || rc=$?
   record fuzz $rc
 fi
 
-if wants e2e; then
-  stage "end-to-end tests on a real control plane"
-  bash test/controlplane/build.sh
-  e2e_log=$(mktemp)
-  rc=0
-  KUBECORO_BIN="$root/build-asan/kubecoro" bash test/controlplane/with-controlplane.sh \
-    bash test/e2e/run.sh 2>&1 | tee "$e2e_log" || rc=$?
+# run_e2e LABEL [ENV=VALUE...]: the e2e files for a control plane started with ENV (the node's
+# files with KUBECORO_NODE=1, the others without); counts their PASS/FAIL lines.
+run_e2e() {
+  local label=$1 log logs rc=0 p f; shift
+  log=$(mktemp); logs=$(mktemp -d "/tmp/kubecoro-e2e-$label.XXXXXX")
+  env "$@" E2E_LOGS="$logs" KUBECORO_LOG_DIR="$logs/controlplane" KUBECORO_STATEDIR_FILE="$logs/statedir" \
+    KUBECORO_BIN="$root/build-asan/kubecoro" bash test/controlplane/with-controlplane.sh \
+    bash test/e2e/run.sh 2>&1 | tee "$log" || rc=$?
   rc=${PIPESTATUS[0]}
-  p=$(grep -c '^PASS' "$e2e_log" || true); f=$(grep -c '^FAIL' "$e2e_log" || true)
+  p=$(grep -c '^PASS' "$log" || true); f=$(grep -c '^FAIL' "$log" || true)
   passed=$((passed + p)); failed=$((failed + f))
-  if [[ $rc != 0 && $f == 0 ]]; then failed=$((failed + 1)); failures+=("e2e harness (exit $rc)"); fi
-  rm -f "$e2e_log"
+  if [[ $rc != 0 && $f == 0 ]]; then failed=$((failed + 1)); failures+=("$label harness (exit $rc)"); fi
+  # A teardown leaves nothing: no process, mount, bridge, iptables rule, state dir.
+  if [[ -s $logs/statedir ]]; then
+    left=$(test/controlplane/controlplane.sh leftovers "$(cat "$logs/statedir")")
+    if [[ -z $left ]]; then echo "PASS $label: teardown left nothing behind"; passed=$((passed + 1))
+    else echo "FAIL $label: teardown left behind:"; echo "$left"; failed=$((failed + 1)); fi
+  fi
+  rm -f "$log"
+}
+
+if wants e2e || wants node; then
+  stage k8s "Kubernetes v1.20.2 binaries (cached in ${KUBECORO_CACHE:-/var/cache/kubecoro})"
+  bash test/controlplane/build.sh
+fi
+
+if wants e2e; then
+  stage e2e "end-to-end tests on a real control plane"
+  run_e2e e2e
+fi
+
+if wants node; then
+  stage node-images "the node's images (PostgreSQL 15, MariaDB 10.11, pause; cached)"
+  bash test/images/build.sh >/dev/null
+  stage node "end-to-end tests on real engines: a control plane with a real node"
+  run_e2e node KUBECORO_NODE=1
 fi
 
 if wants image; then
-  stage "container image: build offline, run its own binary against a control plane"
+  stage image "container image: build offline, run its own binary against a control plane"
   image_log=$(mktemp)
   rc=0
   bash test/container/image_test.sh 2>&1 | tee "$image_log" || rc=$?
@@ -93,6 +142,7 @@ if wants image; then
   rm -f "$image_log"
 fi
 
+print_timings
 echo
 if ((${#failures[@]})); then echo "failed: ${failures[*]}"; fi
 echo "${passed} passed, ${failed} failed"

@@ -4,6 +4,8 @@
 # KUBECORO_CONTROLPLANE_DIR exported, then ALWAYS stops it and removes its state
 # (also on failure, Ctrl-C or SIGTERM). Exits with COMMAND's status (128+N on signal N).
 # KUBECORO_USE_EXISTING_CLUSTER=1 (with KUBECONFIG set): just run COMMAND against that cluster.
+# KUBECORO_NODE=1: with a real node (see controlplane.sh); KUBECORO_LOG_DIR=DIR keeps the
+# components' logs there; KUBECORO_STATEDIR_FILE=FILE receives the state dir's path.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -19,6 +21,8 @@ if [[ ${KUBECORO_USE_EXISTING_CLUSTER:-} == 1 ]]; then
 fi
 
 STATE=$(mktemp -d "${TMPDIR:-/tmp}/kubecoro-cp.XXXXXX")
+# For a harness that checks afterwards what the teardown left (controlplane.sh leftovers).
+if [[ -n ${KUBECORO_STATEDIR_FILE:-} ]]; then echo "$STATE" >"$KUBECORO_STATEDIR_FILE"; fi
 child=""
 cleanup() {
   local rc=$1
