@@ -17,6 +17,8 @@
 #   KUBECORO_IMAGE_RUN=<dir>/kubecoro-chroot   runs that binary inside the image's rootfs (--rootfs)
 #   KUBECORO_IMAGE_ROOTFS=<mountpoint>         the image's rootfs, mounted (--rootfs)
 # Environment: KUBECORO_IMAGE (tag), KUBECORO_IMAGE_OUT (default build-image/), JOBS (default 2),
+# KUBECORO_IMAGE_BINARY (a kubecoro binary built on this bookworm machine, e.g. build-ci/kubecoro:
+# the image is then made from it with the Containerfile's runtime stage, without compiling again),
 # DEBIAN_MIRROR (default http://deb.debian.org/debian), KUBECORO_BUILDAH_ROOT (buildah's storage
 # root; default buildah's own, /var/lib/containers/storage: another root gives a cold build).
 # Progress goes to stderr, each step with the seconds since the start ("[ 123s] ...").
@@ -87,28 +89,45 @@ bash "$root/test/container/base-images.sh"
 
 # --- the image --------------------------------------------------------------------------------
 remove_export_ctr
-# Build from a snapshot of the tree (tracked and untracked files that git does not ignore, and .git
-# for the commit): both buds below see the same files, however the tree changes meanwhile.
-context=$root
-if git rev-parse --git-dir >/dev/null 2>&1; then
+if [[ -n ${KUBECORO_IMAGE_BINARY:-} ]]; then
+    # From a binary already built on this (bookworm) machine: only the Containerfile's runtime
+    # stage, its last FROM onwards, with the binary in place of the build stage's.
+    [[ -x $KUBECORO_IMAGE_BINARY ]] || { log "KUBECORO_IMAGE_BINARY=$KUBECORO_IMAGE_BINARY is not executable"; exit 1; }
     context=$(mktemp -d /var/tmp/kubecoro-image-context.XXXXXX)
     trap 'rm -rf "$context"' EXIT
-    git ls-files -z --cached --others --exclude-standard |
-        tar --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -C "$context" -xf -
-    [[ -d .git ]] && cp -a .git "$context/.git"
+    strip --strip-all -o "$context/kubecoro" "$KUBECORO_IMAGE_BINARY"
+    awk '/^FROM /{ buf = "" } { buf = buf $0 "\n" } END { printf "%s", buf }' container/Containerfile |
+        sed 's|^COPY --from=build /kubecoro |COPY kubecoro |' >"$context/Containerfile"
+    grep -q '^COPY kubecoro ' "$context/Containerfile" ||
+        { log "the Containerfile's runtime stage no longer copies /kubecoro from the build stage"; exit 1; }
+    log "buildah bud (runtime stage only, binary $KUBECORO_IMAGE_BINARY) -> $image"
+    bah bud --isolation chroot --pull=never --layers --force-rm -f "$context/Containerfile" -t "$image" \
+        "$context" 2>&1 | stamp >&2
+    ((PIPESTATUS[0] == 0)) || exit 1
+else
+    # Build from a snapshot of the tree (tracked and untracked files that git does not ignore, and
+    # .git for the commit): both buds below see the same files, however the tree changes meanwhile.
+    context=$root
+    if git rev-parse --git-dir >/dev/null 2>&1; then
+        context=$(mktemp -d /var/tmp/kubecoro-image-context.XXXXXX)
+        trap 'rm -rf "$context"' EXIT
+        git ls-files -z --cached --others --exclude-standard |
+            tar --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -C "$context" -xf -
+        [[ -d .git ]] && cp -a .git "$context/.git"
+    fi
+    bud() { # extra arguments...
+        bah bud --isolation chroot --pull=never --layers --force-rm --build-arg "JOBS=${JOBS:-2}" \
+            --ignorefile "$context/container/.containerignore" -f "$context/container/Containerfile" \
+            "$@" "$context" 2>&1 | stamp >&2
+        return "${PIPESTATUS[0]}"
+    }
+    # The build stage first, tagged: its layers stay as the cache (vfs copies every layer in full)
+    # when the older, now untagged ones are pruned below.
+    log "buildah bud --target build -> $build_cache"
+    bud --target build -t "$build_cache"
+    log "buildah bud -> $image"
+    bud -t "$image"
 fi
-bud() { # extra arguments...
-    bah bud --isolation chroot --pull=never --layers --force-rm --build-arg "JOBS=${JOBS:-2}" \
-        --ignorefile "$context/container/.containerignore" -f "$context/container/Containerfile" \
-        "$@" "$context" 2>&1 | stamp >&2
-    return "${PIPESTATUS[0]}"
-}
-# The build stage first, tagged: its layers stay as the cache (vfs copies every layer in full)
-# when the older, now untagged ones are pruned below.
-log "buildah bud --target build -> $build_cache"
-bud --target build -t "$build_cache"
-log "buildah bud -> $image"
-bud -t "$image"
 bah rmi --prune >/dev/null || log "warning: could not prune all old images (in use by a container?)"
 log "built $image"
 bah images "$image" >&2
