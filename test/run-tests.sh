@@ -128,6 +128,19 @@ if wants node; then
   bash test/images/build.sh >/dev/null
   stage node "end-to-end tests on real engines: a control plane with a real node"
   run_e2e node KUBECORO_NODE=1
+  # A node whose kubelet cannot start: `up` fails, says where the logs are, and leaves nothing.
+  bad=$(mktemp -d /tmp/kubecoro-cp-bad.XXXXXX)
+  out=$(KUBECORO_NODE=1 KUBELET_EXTRA_ARGS=--no-such-flag KUBECORO_START_TIMEOUT=30 \
+    test/controlplane/controlplane.sh up "$bad" 2>&1 >/dev/null) && up_rc=0 || up_rc=$?
+  left=$(test/controlplane/controlplane.sh leftovers "$bad")
+  if [[ $up_rc != 0 && $out == *"kubelet exited during startup"* && $out == *"logs kept in"* && -z $left ]]; then
+    echo "PASS node: a kubelet that cannot start fails \`up\`, names the kubelet and its log, leaves nothing"
+    passed=$((passed + 1))
+  else
+    echo "FAIL node: a kubelet that cannot start (up exit $up_rc; left: $left)"; echo "$out" | tail -5
+    failed=$((failed + 1))
+  fi
+  rm -rf "$(sed -n 's/.*logs kept in //p' <<<"$out")"
 fi
 
 if wants image; then

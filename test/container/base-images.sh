@@ -21,16 +21,7 @@ have_image() {
     names=$(bah images --noheading --format '{{.Name}}:{{.Tag}}') && grep -qxF "$1" <<<"$names"
 }
 
-missing=()
-for p in buildah debootstrap debian-archive-keyring; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if ((${#missing[@]})); then
-    log "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+bash "$(dirname "$0")/../ensure-packages.sh" buildah debootstrap debian-archive-keyring
 
 # One bootstrap at a time.
 exec 8>/var/lock/kubecoro-base-images.lock

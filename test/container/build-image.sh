@@ -67,16 +67,7 @@ remove_export_ctr() {
 exec 9>/var/lock/kubecoro-build-image.lock
 flock 9
 
-missing=()
-for p in buildah debootstrap debian-archive-keyring; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if ((${#missing[@]})); then
-    log "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+bash "$root/test/ensure-packages.sh" buildah debootstrap debian-archive-keyring
 
 if [[ $mode == cleanup ]]; then
     remove_export_ctr

@@ -15,6 +15,8 @@ DEST=$CACHE_ROOT/k8s-v$K8S_VERSION
 BINS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
 PKGS=(etcd-server golang-go rsync golang-github-modern-go-reflect2-dev dpkg-dev openssl make curl gcc libc6-dev)
 REFLECT2_SRC=/usr/share/gocode/src/github.com/modern-go/reflect2
+# The scripts need kubectl: Debian's (v1.20) only where there is none (the packages clash).
+command -v kubectl >/dev/null || PKGS+=(kubernetes-client)
 
 log() { echo "build.sh: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }

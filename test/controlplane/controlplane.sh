@@ -20,7 +20,7 @@
 #      KUBECORO_STOP_GRACE (s between SIGTERM and SIGKILL for stop-*/restart-*, default 3;
 #      0 = SIGKILL at once, i.e. a crash; `down` always uses SIGKILL since the state is discarded),
 #      KUBECORO_BUILD=0 to skip the implicit build.sh call,
-#      KUBECORO_NODE=1 to start the node too (`up`; needs root),
+#      KUBECORO_NODE=1 to start the node too (`up`; needs root), KUBELET_EXTRA_ARGS for the kubelet,
 #      KUBECORO_LOG_DIR=DIR: `down` keeps the components' logs there (a failed `up` always keeps them),
 #      KUBECORO_AUDIT_LOG=FILE: kube-apiserver (when it starts) writes an audit log of every write
 #      (create/update/patch/delete) to FILE, one JSON event per line at level Metadata (user,

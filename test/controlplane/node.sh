@@ -54,6 +54,8 @@ cmd_kubelet() {
     --container-runtime remote --container-runtime-endpoint "unix://$n/containerd.sock"
     --pod-infra-container-image "$PAUSE_IMAGE" --root-dir "$n/kubelet" --cert-dir "$n/kubelet-pki"
     --logtostderr --v 1)
+  # shellcheck disable=SC2206 # words, as kubeadm's KUBELET_EXTRA_ARGS
+  CMD+=(${KUBELET_EXTRA_ARGS:-})
 }
 
 # ---- configuration ---------------------------------------------------------------------------
@@ -254,16 +256,7 @@ node_release_machine() { # owner
 
 # ---- up and down -----------------------------------------------------------------------------
 node_packages() {
-  local missing=() p
-  for p in "${NODE_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  ((${#missing[@]} == 0)) && return 0
-  log "node: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null 2>&1 ||
-    { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; } ||
-    die "installing ${missing[*]} failed"
+  bash "$HERE/../ensure-packages.sh" "${NODE_PACKAGES[@]}" >&3 2>&3 || die "installing the node's packages failed"
 }
 
 containerd_ready() { ctr_ version; }
@@ -373,7 +366,7 @@ node_leftovers() {
   awk -v s="$d/" 'index($5, s) == 1 { print "mount: " $5 }' /proc/self/mountinfo
   ip link show "$NODE_BRIDGE" >/dev/null 2>&1 && echo "bridge: $NODE_BRIDGE"
   for t in filter nat mangle raw; do
-    iptables -t "$t" -S 2>/dev/null | grep -E -- "$NODE_TAG|KUBE-|CNI-" | sed "s/^/iptables $t: /"
+    iptables -t "$t" -S 2>/dev/null | grep -E -- "$NODE_TAG|KUBE-|CNI-" | sed "s/^/iptables $t: /" || true
   done
   [[ -e $NODE_CLAIM ]] && echo "claim: $NODE_CLAIM ($(cat "$NODE_CLAIM/owner" 2>/dev/null))"
   [[ ! -e $d ]] || echo "state dir: $d"

@@ -90,6 +90,9 @@ done
 for e in "${engines[@]}"; do
   n=${db[$e]}
   row[$e]=$(row_value "$e")
+  # run.sh checks that no operator log holds it.
+  kubectl get secret -n "$ns" "$n-credentials" -o 'jsonpath={.data.password}' | base64 -d >>"$E2E_LOGS/secrets.txt"
+  echo >>"$E2E_LOGS/secrets.txt"
   host=$(kubectl get secret -n "$ns" "$n-credentials" -o 'jsonpath={.data.host}' | base64 -d)
   out=$(sql "$e" "$n" "$n-write" "CREATE TABLE e2e (id INT PRIMARY KEY, note VARCHAR(100));
 INSERT INTO e2e VALUES (1, '${row[$e]}');
