@@ -70,7 +70,7 @@ procs() { # pids of our components (or their pre-exec wrappers) that refer to th
   for f in /proc/[0-9]*/cmdline; do
     pid=${f#/proc/}; pid=${pid%/cmdline}
     comm=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
-    cmd=$(tr '\0' ' ' <"$f" 2>/dev/null) || continue
+    cmd=$(tr '\0' ' ' 2>/dev/null <"$f") || continue
     case $comm in
       etcd | kube-apiserver | kube-controller | kube-scheduler | kubelet | kube-proxy) ;;
       containerd | containerd-shim | dnsmasq) ;;
