@@ -14,8 +14,8 @@ NODE_CLUSTER_DOMAIN=cluster.local
 NODE_CLAIM=/run/kubecoro-node
 NODE_TAG=kubecoro-node # comment on every iptables rule of ours
 NODE_COMPONENTS=(containerd dns node-agent scheduler kube-proxy kubelet)
-NODE_PACKAGES=(containerd runc containernetworking-plugins dnsmasq-base iptables conntrack buildah
-  debootstrap kmod python3)
+NODE_PACKAGES=(containerd runc containernetworking-plugins dnsmasq-base iptables conntrack iproute2
+  util-linux python3 curl)
 HOSTPATH_BASE=/tmp/hostpath_pv # fixed by kube-controller-manager's hostPath provisioner
 
 N() { echo "$S/node"; }

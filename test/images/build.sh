@@ -24,6 +24,7 @@ fi
 bah() { buildah "${bah_root[@]}" --storage-driver vfs "$@"; }
 
 [[ -x $pause_bin ]] || die "$pause_bin missing: run test/controlplane/build.sh"
+bash "$root/test/ensure-packages.sh" buildah debootstrap debian-archive-keyring
 mkdir -p "$out"
 exec 7>"$out/.lock"
 flock 7
