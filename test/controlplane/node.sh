@@ -181,7 +181,7 @@ node_claim() {
       die "the node is in use by the control plane in $owner (one node per machine)"
     fi
     log "node: cleaning up after $owner, which did not tear down"
-    node_release_machine "$owner"
+    node_release_machine
   fi
   mkdir -p "$NODE_CLAIM"
   echo "$S" >"$NODE_CLAIM/owner"
@@ -228,9 +228,9 @@ node_iptables_clean() {
   done
 }
 
-# What a node of OWNER left on the machine beyond its state dir, cleaned up.
-node_release_machine() { # owner
-  local owner=$1 d link
+# What the node that holds the claim left on the machine beyond its state dir, cleaned up.
+node_release_machine() {
+  local d link
   node_iptables_clean
   for link in $(ip -o link show master "$NODE_BRIDGE" 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1); do
     ip link del "$link" 2>/dev/null || true
@@ -251,7 +251,6 @@ node_release_machine() { # owner
     find /var/log/containers -maxdepth 1 -xtype l -delete 2>/dev/null || true
   fi
   rm -rf "$NODE_CLAIM"
-  [[ -n $owner ]] || return 0
 }
 
 # ---- up and down -----------------------------------------------------------------------------
@@ -267,13 +266,13 @@ node_ready() {
 proxy_healthy() { curl -fsS --max-time 3 "http://127.0.0.1:$PROXY_HEALTHZ_PORT/healthz"; }
 scheduler_healthy() { curl_ok -k "https://127.0.0.1:$SCHEDULER_PORT/healthz"; }
 kubelet_healthy() { curl_ok "http://127.0.0.1:$KUBELET_HEALTHZ_PORT/healthz"; }
-dns_answers() { [[ -s $(N)/dnsmasq.pid ]]; }
+dns_started() { [[ -s $(N)/dnsmasq.pid ]]; }
 
 start_containerd() {
   start_component containerd
   wait_for containerd containerd_ready
 }
-start_dns() { start_component dns; wait_for dns dns_answers; }
+start_dns() { start_component dns; wait_for dns dns_started; }
 start_node_agent() { start_component node-agent; }
 start_scheduler() { start_component scheduler; wait_for scheduler scheduler_healthy; }
 start_kube_proxy() { start_component kube-proxy; wait_for kube-proxy proxy_healthy; }
@@ -355,7 +354,7 @@ node_down() {
     done < <(awk -v s="$S/" 'index($5, s) == 1 { print length($5), $5 }' /proc/self/mountinfo | sort -rn | cut -d' ' -f2-)
   done
   if [[ -f $NODE_CLAIM/owner && $(cat "$NODE_CLAIM/owner") == "$S" ]]; then
-    node_release_machine "$S"
+    node_release_machine
   fi
 }
 

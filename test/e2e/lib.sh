@@ -213,6 +213,9 @@ wait_pod_done() {
   return 2
 }
 
+# json_string TEXT: TEXT as a JSON (and so YAML flow) string literal.
+json_string() { printf '%s' "$1" | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))'; }
+
 # run_pod NS NAME IMAGE SCRIPT [ENV-YAML] [VOLUMES-YAML MOUNTS-YAML]: runs SCRIPT with bash in a
 # one-off pod (uid 999, no service account token) and prints its log; fails when the pod fails.
 run_pod() {
@@ -229,7 +232,7 @@ spec:
   containers:
   - name: c
     image: $image
-    command: [bash, -c, $(printf '%s' "$script" | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))')]
+    command: [bash, -c, $(json_string "$script")]
     env: $env
     volumeMounts: $mounts
 YAML

@@ -53,7 +53,7 @@ sql() {
     client='mariadb -h "$DB_HOST" -P "$DB_PORT" -u "$DB_USER" -N -B -e "$STATEMENTS" "$DB_NAME"'
   fi
   env=$(secret_env "$1" "$2")
-  env="${env%]}, {name: STATEMENTS, value: $(printf '%s' "$4" | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))')}]"
+  env="${env%]}, {name: STATEMENTS, value: $(json_string "$4")}]"
   run_pod "$ns" "$3" "${image[$1]}" "set -e; $client" "$env"
 }
 row_value() { echo "row-$1-$(date +%s)"; }
