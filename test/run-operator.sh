@@ -66,12 +66,13 @@ else
   kubectl apply -f manifests/samples/
 fi
 
-# Logs in to the PostgreSQL sample over TCP with the password from its Secret (the container's
-# environment holds it; it never appears in an argument).
-psql_line="kubectl exec -it pg1-0 -- bash -c 'PGPASSWORD=\$POSTGRES_PASSWORD psql -h 127.0.0.1 -U \$POSTGRES_USER \$POSTGRES_DB'"
+# Logs in to the PostgreSQL sample over TCP as the application user, with the password from its
+# Secret (through stdin: it never appears in an argument).
+psql_line="kubectl exec -it pg1-0 -- psql -U app app   # the pod's socket; over TCP the Secret's password"
 connect_demo() {
-  echo "== PostgreSQL sample, logged in with its Secret's password:"
-  kubectl exec pg1-0 -- bash -c 'PGPASSWORD=$POSTGRES_PASSWORD psql -h 127.0.0.1 -U "$POSTGRES_USER" "$POSTGRES_DB" -c "SELECT current_user, version()"' ||
+  echo "== PostgreSQL sample, logged in as the application user with its Secret's password:"
+  kubectl get secret pg1-credentials -o 'jsonpath={.data.password}' | base64 -d |
+    kubectl exec -i pg1-0 -- bash -c 'read -r PGPASSWORD; export PGPASSWORD; psql -h 127.0.0.1 -U app app -c "SELECT current_user, version()"' ||
     echo "   (login failed; see kubectl logs pg1-0)"
   echo "== connect yourself:"
   echo "   export KUBECONFIG=$KUBECONFIG"

@@ -123,13 +123,14 @@ awaitable<void> floor_database(floor_state& s, int i) {
         co_return;
     }
     auto spec = db::parse_spec(*created);
-    auto password = db::generate_password();
-    if (!spec || !password) {
-        failure(s, "spec", spec ? password.error() : spec.error());
+    auto app = db::generate_password();
+    auto superuser = db::generate_password();
+    if (!spec || !app || !superuser) {
+        failure(s, "spec", !spec ? spec.error() : !app ? app.error() : superuser.error());
         co_return;
     }
     db::observed_state nothing_yet;
-    auto children = db::render_children(meta, *spec, *password, nothing_yet, s.versions);
+    auto children = db::render_children(meta, *spec, {*app, *superuser}, nothing_yet, s.versions);
     for (const auto& child : children)
         if (!co_await apply_child(s, child))
             co_return;

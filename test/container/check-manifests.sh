@@ -49,8 +49,11 @@ for target in default "$ns"; do
             check "can $v $r in $target" can "$v" "$r" -n "$target"
         done
     done
-    for v in get list watch; do
+    for v in get list watch create patch delete; do
         check "can $v jobs.batch in $target" can "$v" jobs.batch -n "$target"
+    done
+    for v in get list delete; do
+        check "can $v pods in $target" can "$v" pods -n "$target"
     done
     for r in events events.events.k8s.io; do
         for v in create patch; do
@@ -74,9 +77,10 @@ check "cannot delete namespaces" cannot delete namespaces
 check "cannot create namespaces" cannot create namespaces
 check "cannot get nodes" cannot get nodes
 check "cannot create pods" cannot create pods -n default
-check "cannot get pods" cannot get pods -n default
+check "cannot watch pods" cannot watch pods -n default
+check "cannot exec into pods" cannot create pods --subresource=exec -n default
 check "cannot create deployments" cannot create deployments.apps -n default
-check "cannot create jobs" cannot create jobs.batch -n default
+check "cannot update jobs" cannot update jobs.batch -n default
 check "cannot update storageclasses" cannot update storageclasses.storage.k8s.io
 check "cannot update CRDs" cannot update customresourcedefinitions.apiextensions.k8s.io
 check "cannot create clusterrolebindings" cannot create clusterrolebindings.rbac.authorization.k8s.io

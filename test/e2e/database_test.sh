@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2154 # db_METRICS is exported by start_operator
 # Database: for PostgreSQL, MySQL and MariaDB, creation (children, labels, owners, status, events),
-# readiness, scaling with a PodDisruptionBudget, version changes, refused changes and invalid specs
+# readiness, more than one instance refused, version changes, refused changes and invalid specs
 # without a retry storm; then pausing, drift repair, volume growth the cluster cannot do, stable
 # credentials (operator restart, spec updates, re-creation) and deletion with both policies,
 # including while the operator is down.
@@ -81,7 +81,7 @@ labels_and_owner() {
     [[ "$engine/$instance/$managed" == "$e/$db/kubecoro" ]] || problems+=" $obj labels=$engine/$instance/$managed;"
     owner=$(get "$ns" "$obj" '{.metadata.ownerReferences[?(@.controller==true)].kind}/{.metadata.ownerReferences[?(@.controller==true)].uid}')
     want="Database/$uid"
-    [[ "$obj" == "persistentvolumeclaim/$db-backup" ]] && want="/" # Retain: no owner
+    [[ "$obj" == "persistentvolumeclaim/$db-backup" || "$obj" == "secret/$db-superuser" ]] && want="/" # Retain: no owner
     [[ "$owner" == "$want" ]] || problems+=" $obj owner=$owner;"
   done
   echo "$problems"
@@ -106,7 +106,7 @@ for e in "${engines[@]}"; do
   host=$(get "$ns" "secret/$e-credentials" '{.data.host}' | base64 -d)
   uri=$(get "$ns" "secret/$e-credentials" '{.data.uri}' | base64 -d)
   check "$e: Secret has a 32-character password, host, port and a uri using them" \
-    test "${#password[$e]}" -eq 32 -a "$host" == "$e.$ns.svc.cluster.local" \
+    test "${#password[$e]}" -eq 32 -a "$host" == "$e.$ns.svc" \
     -a "$(get "$ns" "secret/$e-credentials" '{.data.port}' | base64 -d)" == "${port[$e]}" \
     -a "$uri" == "$([[ $e == postgresql ]] && echo postgresql || echo mysql)://app:${password[$e]}@$host:${port[$e]}/app"
 
@@ -118,8 +118,10 @@ for e in "${engines[@]}"; do
 
   check "$e: StatefulSet runs ${image[$e]}:${version[$e]}" sts_image_is "$ns" "$e" "${image[$e]}:${version[$e]}"
   refs=$(get "$ns" "statefulset/$e" '{range .spec.template.spec.containers[0].env[*]}{.valueFrom.secretKeyRef.name}:{.valueFrom.secretKeyRef.key} {end}')
-  check "$e: StatefulSet env reads user, password and database from the Secret ($refs)" \
-    bash -c '[[ $1 == *"$2:username "* && $1 == *"$2:password "* && $1 == *"$2:database "* ]]' _ "$refs" "$e-credentials"
+  check "$e: StatefulSet env reads the passwords from the two Secrets ($refs)" \
+    bash -c '[[ $1 == *"$2-credentials:password "* && $1 == *"$2-superuser:password "* ]]' _ "$refs" "$e"
+  check "$e: the superuser Secret is another account" bash -c \
+    '[[ $(kubectl get secret -n "$1" "$2-superuser" -o jsonpath={.data.username} | base64 -d) != app ]]' _ "$ns" "$e"
   probes=$(get "$ns" "statefulset/$e" '{.spec.template.spec.containers[0].readinessProbe.exec.command[2]}|{.spec.template.spec.containers[0].livenessProbe.exec.command[2]}|{.spec.template.spec.containers[0].startupProbe.exec.command[2]}')
   check "$e: StatefulSet has readiness, liveness and startup probes" \
     bash -c 'IFS="|" read -r a b c <<<"$1"; [[ -n $a && -n $b && -n $c ]]' _ "$probes"
@@ -127,12 +129,12 @@ for e in "${engines[@]}"; do
     get "statefulset/$e" -n "$ns" -o 'jsonpath={.spec.serviceName}/{.spec.volumeClaimTemplates[0].spec.resources.requests.storage}'
   check "$e: backup CronJob $e-backup and PVC $e-backup exist" all_exist "$ns" "cronjob/$e-backup" "pvc/$e-backup"
   check_none "$e: every child has the kubecoro labels and a controller reference (backup PVC: none)" \
-    "$(labels_and_owner "$ns" "$e" "$uid" "secret/$e-credentials" "service/$e-headless" "service/$e" \
+    "$(labels_and_owner "$ns" "$e" "$uid" "secret/$e-credentials" "secret/$e-superuser" "configmap/$e-init" "service/$e-headless" "service/$e" \
       "statefulset/$e" "cronjob/$e-backup" "persistentvolumeclaim/$e-backup")"
 
   st=$(get "$ns" "db/$e" '{.status.observedGeneration}=={.metadata.generation} {.status.endpoint} {.status.secretName} {.status.currentImage}')
   check "$e: status has observedGeneration, endpoint, secretName and currentImage ($st)" \
-    test "$st" == "1==1 $e.$ns.svc.cluster.local:${port[$e]} $e-credentials ${image[$e]}:${version[$e]}"
+    test "$st" == "1==1 $e.$ns.svc:${port[$e]} $e-credentials ${image[$e]}:${version[$e]}"
   check "$e: ReconcileSucceeded=True" condition_is "$ns" "$e" ReconcileSucceeded True/Succeeded
   expect_eventually "$e: a Normal Creating event" 10 event "$ns" "$e" Normal Creating
 done
@@ -146,24 +148,20 @@ for e in "${engines[@]}"; do
     test "$(kubectl get db "$e" -n "$ns" --no-headers 2>/dev/null | awk '{print $4}')" == "1/1"
 done
 
-# ---- 3. scaling --------------------------------------------------------------------------------
+# ---- 3. more than one instance: refused until replication exists -------------------------------
 for e in "${engines[@]}"; do kubectl scale db "$e" -n "$ns" --replicas=2 >/dev/null; done
 for e in "${engines[@]}"; do
-  expect_eventually "$e: replicas 2 -> StatefulSet replicas 2" 20 sts_replicas_is "$ns" "$e" 2
-  expect_eventually "$e: replicas 2 -> a PodDisruptionBudget (maxUnavailable 1)" 20 jsonpath_is 1 \
-    get "pdb/$e" -n "$ns" -o 'jsonpath={.spec.maxUnavailable}'
-  expect_eventually "$e: a Scaling event" 10 event "$ns" "$e" Normal Scaling
-  wait_until 20 exists "$ns" "pod/$e-1" && pods_ready "$ns" "$e"
-done
-for e in "${engines[@]}"; do
-  expect_eventually "$e: two pods ready -> READY 2/2, phase Ready" 30 jsonpath_is "2/2/Ready" \
-    get "db/$e" -n "$ns" -o 'jsonpath={.status.ready}/{.status.phase}'
+  expect_eventually "$e: replicas 2 -> InvalidSpec (independent databases), phase Failed" 20 jsonpath_is "False/InvalidSpec/Failed" \
+    get "db/$e" -n "$ns" -o 'jsonpath={.status.conditions[?(@.type=="ReconcileSucceeded")].status}/{.status.conditions[?(@.type=="ReconcileSucceeded")].reason}/{.status.phase}'
+  check "$e: replicas 2 -> the message says why ($(condition_message "$ns" "$e" ReconcileSucceeded | cut -c1-60)...)" \
+    bash -c '[[ $1 == "spec.replicas: 2 instances would be independent databases"* ]]' _ "$(condition_message "$ns" "$e" ReconcileSucceeded)"
+  check "$e: replicas 2 -> StatefulSet stays at 1, no PodDisruptionBudget" bash -c \
+    'sts_replicas_is() { [[ $(kubectl get statefulset "$2" -n "$1" -o jsonpath={.spec.replicas}) == 1 ]]; }; sts_replicas_is "$1" "$2" && ! kubectl get pdb "$2" -n "$1" >/dev/null 2>&1' _ "$ns" "$e"
   kubectl scale db "$e" -n "$ns" --replicas=1 >/dev/null
 done
 for e in "${engines[@]}"; do
-  expect_eventually "$e: back to 1 replica -> PodDisruptionBudget removed" 20 gone "$ns" "pdb/$e"
-  expect_eventually "$e: back to 1 replica -> StatefulSet replicas 1, phase Ready" 30 jsonpath_is "1/Ready" \
-    get "db/$e" -n "$ns" -o 'jsonpath={.status.replicas}/{.status.phase}'
+  expect_eventually "$e: back to 1 replica -> ReconcileSucceeded=True, phase Ready" 30 jsonpath_is "True/Ready" \
+    get "db/$e" -n "$ns" -o 'jsonpath={.status.conditions[?(@.type=="ReconcileSucceeded")].status}/{.status.phase}'
 done
 
 # ---- 4. version change -------------------------------------------------------------------------
@@ -261,15 +259,12 @@ done
 patch_db "$ns" postgresql '{"spec":{"paused":true}}'
 expect_eventually "postgresql: paused -> phase Paused, ReconcileSucceeded=True Paused" 20 jsonpath_is "Paused/True/Paused" \
   get db/postgresql -n "$ns" -o 'jsonpath={.status.phase}/{.status.conditions[?(@.type=="ReconcileSucceeded")].status}/{.status.conditions[?(@.type=="ReconcileSucceeded")].reason}'
-kubectl scale db postgresql -n "$ns" --replicas=3 >/dev/null
+patch_db "$ns" postgresql "{\"spec\":{\"version\":\"${version[postgresql]}\"}}"
 wait_until 20 status_current "$ns" postgresql
-check "postgresql: paused -> replicas 3 (status at generation $(get "$ns" db/postgresql '{.status.observedGeneration}')) does not reach the StatefulSet" \
-  sts_replicas_is "$ns" postgresql 1
-check "postgresql: paused -> no PodDisruptionBudget" gone "$ns" pdb/postgresql
+check "postgresql: paused -> version ${version[postgresql]} (status at generation $(get "$ns" db/postgresql '{.status.observedGeneration}')) does not reach the StatefulSet" \
+  sts_image_is "$ns" postgresql "postgres:${version2[postgresql]}"
 patch_db "$ns" postgresql '{"spec":{"paused":false}}'
-expect_eventually "postgresql: unpaused -> StatefulSet replicas 3" 20 sts_replicas_is "$ns" postgresql 3
-kubectl scale db postgresql -n "$ns" --replicas=1 >/dev/null
-expect_eventually "postgresql: back to 1 replica" 20 sts_replicas_is "$ns" postgresql 1
+expect_eventually "postgresql: unpaused -> the StatefulSet runs version ${version[postgresql]}" 20 sts_image_is "$ns" postgresql "postgres:${version[postgresql]}"
 
 # ---- 9. drift: deleted children come back, manual edits are reverted ---------------------------
 svc_uid=$(get "$ns" service/mysql '{.metadata.uid}')

@@ -44,8 +44,8 @@ def expected(name, db):
     spec = db.get("spec", {})
     backup = spec.get("backup") or {}
     replicas = spec.get("replicas", 1)
-    want = {("Secret", name + "-credentials"), ("Service", name), ("Service", name + "-headless"),
-            ("StatefulSet", name)}
+    want = {("Secret", name + "-credentials"), ("Secret", name + "-superuser"), ("Service", name),
+            ("Service", name + "-headless"), ("StatefulSet", name)}
     if backup.get("enabled", True):
         want |= {("CronJob", name + "-backup"), ("PersistentVolumeClaim", name + "-backup")}
     if replicas >= 2:
@@ -67,7 +67,9 @@ def problems(phase):
         # Orphan: a controlled child whose Database is gone (or is another Database of that name).
         if uid and (db is None or db["metadata"]["uid"] != uid):
             out.append("orphan %s/%s (owner %s gone)" % (c["kind"], c["metadata"]["name"], uid))
-        if c["kind"] in OWNED_KINDS and db is not None and not uid:
+        # The superuser Secret is owned only with deletionPolicy Delete (like the data it opens).
+        superuser = c["kind"] == "Secret" and c["metadata"]["name"].endswith("-superuser")
+        if c["kind"] in OWNED_KINDS and db is not None and not uid and not superuser:
             out.append("%s/%s has no controller reference" % (c["kind"], c["metadata"]["name"]))
     for name, db in sorted(dbs.items()):
         if db["metadata"].get("deletionTimestamp"):

@@ -52,15 +52,15 @@ etcd=http://127.0.0.1:$ETCD_PORT
 
 # dbs_yaml FROM TO [VARIANT]: Databases db-FROM..TO; the engine cycles through the three, every
 # 4th has no backup, every 5th has deletionPolicy Delete. VARIANT 1 or 2: a spec update
-# (replicas 2 and another backup schedule).
+# (another shutdown timeout and backup schedule).
 dbs_yaml() {
   local i engines=(postgresql mysql mariadb) versions=(16 8.0 11.4) e extra
   for ((i = $1; i <= $2; i++)); do
     e=$((i % 3)) extra=""
     ((i % 5 == 0)) && extra+=", deletionPolicy: Delete"
     case ${3:-0} in
-      1) extra+=", replicas: 2" ;;
-      2) extra+=", replicas: 2" ;;
+      1) extra+=", shutdownTimeoutSeconds: 120" ;;
+      2) extra+=", shutdownTimeoutSeconds: 150" ;;
     esac
     if ((i % 4 == 0)); then
       extra+=", backup: {enabled: false}"

@@ -213,6 +213,17 @@ wait_pod_done() {
   return 2
 }
 
+# Databases of the node's tests, in the test's namespace $ns:
+db_phase() { kubectl get -n "$ns" "db/$1" -o 'jsonpath={.status.phase}' 2>/dev/null; }
+db_phase_is() { [[ $(db_phase "$1") == "$2" ]]; }
+# db_wait_ready NAME SECONDS: the Database is Ready; otherwise says why, and why its pod is not.
+db_wait_ready() {
+  if wait_until "$2" db_phase_is "$1" Ready; then return 0; fi
+  echo "  Database $1 is $(db_phase "$1"): $(kubectl get -n "$ns" "db/$1" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].message}')"
+  node_diagnose "$ns" "$1-0"
+  return 1
+}
+
 # json_string TEXT: TEXT as a JSON (and so YAML flow) string literal.
 json_string() { printf '%s' "$1" | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read()))'; }
 

@@ -2,10 +2,11 @@
 # e2e: node
 # Real engines on the real node (PostgreSQL 15 and MariaDB 10.11 images built from Debian packages;
 # MySQL has no Debian package and is not run here): a Database goes Ready because its pod passes its
-# probes; a client pod logs in with the credentials Secret through the Service name and writes and
-# reads a row; a Job made from the backup CronJob writes a dump holding that row to the backup
-# claim; deleting the pod, and killing the server process, show Degraded and then Ready again with
-# the row intact.
+# probes; a client pod logs in with the application Secret through the Service name and writes a row
+# and a known dataset; an on-demand backup (kubecoro.dev/backup-now) writes a dump holding them; a
+# new Database made from that backup (spec.bootstrap) has the rows and its own Secret logs in;
+# deleting the pod, and killing the server process, show Degraded and then Ready again with the
+# row intact.
 source "$(dirname "$0")/lib.sh"
 if ! node_present; then
   fail "realdb: needs the node (KUBECORO_NODE=1 with test/controlplane/with-controlplane.sh)"
@@ -21,18 +22,9 @@ declare -A version=([postgresql]=15 [mariadb]=10.11)
 declare -A image=([postgresql]=postgres:15 [mariadb]=mariadb:10.11)
 declare -A applied=()
 
-phase() { kubectl get -n "$ns" "db/$1" -o 'jsonpath={.status.phase}' 2>/dev/null; }
-phase_is() { [[ $(phase "$1") == "$2" ]]; }
-phase_is_not() { local p; p=$(phase "$1") && [[ -n $p && $p != "$2" ]]; }
+phase_is_not() { local p; p=$(db_phase "$1") && [[ -n $p && $p != "$2" ]]; }
 pod_ready() {
   [[ $(kubectl get pod -n "$ns" "$1-0" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null) == True ]]
-}
-# wait_ready NAME SECONDS: the Database is Ready; otherwise says why its pod is not.
-wait_ready() {
-  if wait_until "$2" phase_is "$1" Ready; then return 0; fi
-  echo "  Database $1 is $(phase "$1"): $(kubectl get -n "$ns" "db/$1" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].message}')"
-  node_diagnose "$ns" "$1-0"
-  return 1
 }
 secret_env() { # engine name: the client's environment, every value from the application Secret
   local s=$2-credentials
@@ -71,7 +63,7 @@ YAML
 done
 for e in "${engines[@]}"; do
   n=${db[$e]}
-  if wait_ready "$n" 300; then
+  if db_wait_ready "$n" 300; then
     pass "realdb: $e Database Ready with a real pod, $(since_s "${applied[$e]}") s after kubectl apply"
   else
     fail "realdb: $e Database Ready (not within 300 s)"
@@ -81,7 +73,7 @@ for e in "${engines[@]}"; do
     eval '[[ $cid == containerd://* ]] && pod_ready "$n" && node_ctr tasks ls | grep -q "^${cid#containerd://} "'
   # The probe's own command, run in the container: what makes the pod Ready really passes.
   if [[ $e == postgresql ]]; then probe='pg_isready -h 127.0.0.1 -p 5432'
-  else probe='MYSQL_PWD=$MARIADB_PASSWORD mariadb -h 127.0.0.1 -u "$MARIADB_USER" -e "SELECT 1"'; fi
+  else probe='mariadb-admin -h 127.0.0.1 -P 3306 ping'; fi
   check "realdb: $e server accepts connections inside its pod (kubectl exec)" \
     kubectl exec -n "$ns" "$n-0" -- bash -c "$probe"
 done
@@ -105,39 +97,108 @@ SELECT note FROM e2e WHERE id = 1;")
   fi
 done
 
-# ---- a backup Job made from the CronJob --------------------------------------------------------
-job_from_cronjob() { # name: prints a Job made from the CronJob's template, as `kubectl create job --from` does
-  kubectl get cronjob -n "$ns" "$1-backup" -o json | python3 -c '
-import json, sys
-cj = json.load(sys.stdin)
-t = cj["spec"]["jobTemplate"]
-meta = {"name": sys.argv[1], "labels": t.get("metadata", {}).get("labels", {}),
-        "annotations": {"cronjob.kubernetes.io/instantiate": "manual"},
-        "ownerReferences": [{"apiVersion": cj["apiVersion"], "kind": "CronJob", "name": cj["metadata"]["name"],
-                             "uid": cj["metadata"]["uid"], "controller": True}]}
-print(json.dumps({"apiVersion": "batch/v1", "kind": "Job", "metadata": meta, "spec": t["spec"]}))' "$1-backup-e2e"
-}
-job_done() { [[ -n $(kubectl get job -n "$ns" "$1" -o 'jsonpath={.status.succeeded}{.status.failed}' 2>/dev/null) ]]; }
+# ---- a known dataset: its size on the server --------------------------------------------------
+declare -A data_bytes=()
 for e in "${engines[@]}"; do
   n=${db[$e]}
-  job_from_cronjob "$n" | kubectl apply -n "$ns" -f - >/dev/null || fail "realdb: $e backup Job created from the CronJob"
-  t0=$(now_s)
-  if wait_until 240 job_done "$n-backup-e2e" &&
-    [[ $(kubectl get job -n "$ns" "$n-backup-e2e" -o 'jsonpath={.status.succeeded}') == 1 ]]; then
-    pass "realdb: $e backup Job from the CronJob succeeded in $(since_s "$t0") s"
+  if [[ $e == postgresql ]]; then
+    load="CREATE TABLE bulk AS SELECT g AS id, md5(g::text) AS note FROM generate_series(1, 200000) g;
+SELECT 'bytes=' || pg_database_size('app');"
   else
-    fail "realdb: $e backup Job from the CronJob succeeded"
-    for p in $(kubectl get pods -n "$ns" -l job-name="$n-backup-e2e" -o name); do node_diagnose "$ns" "${p#pod/}"; done
+    load="CREATE TABLE bulk (id INT PRIMARY KEY, note CHAR(32)) SELECT seq AS id, md5(seq) AS note FROM seq_1_to_200000;
+SELECT CONCAT('bytes=', SUM(data_length + index_length)) FROM information_schema.tables WHERE table_schema = 'app';"
+  fi
+  out=$(sql "$e" "$n" "$n-load" "$load")
+  if [[ $out =~ bytes=([0-9]+) ]]; then
+    data_bytes[$e]=${BASH_REMATCH[1]}
+    pass "realdb: $e holds 200000 rows of a known dataset (${data_bytes[$e]} bytes on the server)"
+  else
+    fail "realdb: $e known dataset loaded: $out"
+  fi
+done
+
+# ---- an on-demand backup (kubecoro.dev/backup-now) -----------------------------------------------
+backup_job() { # name: the Job the operator started for the annotation (owned by the Database)
+  kubectl get jobs -n "$ns" -l "app.kubernetes.io/instance=$1,app.kubernetes.io/component=backup" -o json |
+    python3 -c 'import json, sys
+for j in json.load(sys.stdin)["items"]:
+    if any(r["kind"] == "Database" for r in j["metadata"].get("ownerReferences", [])):
+        print(j["metadata"]["name"])'
+}
+job_done() { [[ -n $(kubectl get job -n "$ns" "$1" -o 'jsonpath={.status.succeeded}{.status.failed}' 2>/dev/null) ]]; }
+declare -A dump=()
+for e in "${engines[@]}"; do
+  n=${db[$e]}
+  kubectl annotate -n "$ns" "db/$n" kubecoro.dev/backup-now=e2e-1 >/dev/null || fail "realdb: $e backup-now annotated"
+done
+for e in "${engines[@]}"; do
+  n=${db[$e]}
+  t0=$(now_s)
+  job=
+  wait_until 30 eval '[[ -n $(backup_job "$n") ]]' && job=$(backup_job "$n")
+  if [[ -n $job ]] && wait_until 240 job_done "$job" &&
+    [[ $(kubectl get job -n "$ns" "$job" -o 'jsonpath={.status.succeeded}') == 1 ]]; then
+    pass "realdb: $e on-demand backup Job $job succeeded ($(since_s "$t0") s after the annotation)"
+  else
+    fail "realdb: $e on-demand backup Job started and succeeded (job '$job')"
+    for p in $(kubectl get pods -n "$ns" -l job-name="$job" -o name); do node_diagnose "$ns" "${p#pod/}"; done
+  fi
+  check "realdb: $e status.backup.lastRequest records the request" \
+    jsonpath_is e2e-1 get -n "$ns" "db/$n" -o 'jsonpath={.status.backup.lastRequest}'
+  if [[ $e == postgresql ]]; then
+    count='pg_restore -f - --data-only -t e2e "$d/app.dump" | grep -c "$ROW"; pg_restore -l "$d/app.dump" | grep -c "TABLE DATA public bulk"'
+  else
+    count='zcat "$d/app.sql.gz" | grep -c "$ROW"; zcat "$d/app.sql.gz" | grep -c "INSERT INTO .bulk."'
   fi
   out=$(run_pod "$ns" "$n-read-dump" "${image[$e]}" \
-    'set -e; cd /backup; ls -l; for f in *.sql.gz; do echo "$f: $(zcat "$f" | grep -c "$ROW") rows with the value"; done' \
+    'set -e; cd /backup; d=$(ls -1d 2*Z | tail -n 1); echo "dump=$d bytes=$(du -sb "$d" | cut -f1)"; ls "$d"; '"$count" \
     "[{name: ROW, value: \"${row[$e]}\"}]" \
     "[{name: backup, persistentVolumeClaim: {claimName: $n-backup}}]" "[{name: backup, mountPath: /backup}]")
-  if [[ $out =~ \.sql\.gz:\ [1-9][0-9]*\ rows ]]; then
-    pass "realdb: $e dump on the backup claim holds the row"
+  if [[ $out =~ dump=([0-9TZ]+)\ bytes=([0-9]+) ]] && [[ $(tail -n 2 <<<"$out" | head -n 1) -ge 1 ]]; then
+    dump[$e]=${BASH_REMATCH[1]}
+    pass "realdb: $e dump ${dump[$e]} holds the row and the dataset: ${BASH_REMATCH[2]} bytes for ${data_bytes[$e]:-?} bytes of data"
   else
     fail "realdb: $e dump on the backup claim holds the row: $out"
   fi
+  if [[ $e == postgresql ]]; then
+    check "realdb: $e dump holds globals apart from the database" eval '[[ $out == *globals.sql.gz* && $out == *app.dump* ]]'
+  fi
+  last_dump() { kubectl get -n "$ns" "db/$n" -o 'jsonpath={.status.backup.lastDump.name} {.status.backup.lastDump.bytes}'; }
+  expect_eventually "realdb: $e status.backup.lastDump names the dump and its size" 30 \
+    eval '[[ $(last_dump) == "${dump[$e]:-none} "[1-9]* ]]'
+  expect_eventually "realdb: $e BackupReady=True" 30 \
+    jsonpath_is True get -n "$ns" "db/$n" -o 'jsonpath={.status.conditions[?(@.type=="BackupReady")].status}'
+done
+
+# ---- restore: a new Database from the backup ------------------------------------------------------
+for e in "${engines[@]}"; do
+  n=${db[$e]}
+  kubectl apply -n "$ns" -f - >/dev/null <<YAML || fail "realdb: $e restored Database applied"
+apiVersion: kubecoro.dev/v1alpha1
+kind: Database
+metadata: {name: ${n}r}
+spec:
+  engine: $e
+  version: "${version[$e]}"
+  storage: 1Gi
+  backup: {enabled: false}
+  bootstrap: {fromBackup: {claimName: $n-backup, dump: "${dump[$e]:-latest}"}}
+YAML
+  applied[$e]=$(now_s)
+done
+for e in "${engines[@]}"; do
+  n=${db[$e]}
+  if db_wait_ready "${n}r" 300; then
+    pass "realdb: $e Database ${n}r restored from dump ${dump[$e]:-?} and Ready in $(since_s "${applied[$e]}") s"
+  else
+    fail "realdb: $e Database ${n}r restored and Ready"
+  fi
+  out=$(sql "$e" "${n}r" "${n}r-read" "SELECT note FROM e2e WHERE id = 1; SELECT COUNT(*) FROM bulk;")
+  check "realdb: $e restored Database: its own application Secret logs in and the rows are there ($out)" \
+    eval '[[ $out == *"${row[$e]}"* && $out == *200000* ]]'
+  check "realdb: $e restored Database has passwords of its own" eval \
+    '[[ $(kubectl get secret -n "$ns" "${n}r-credentials" -o jsonpath={.data.password}) != $(kubectl get secret -n "$ns" "$n-credentials" -o jsonpath={.data.password}) ]]'
+  kubectl delete -n "$ns" "db/${n}r" --wait=false >/dev/null
 done
 
 # ---- faults: the pod deleted, the server process killed ----------------------------------------
@@ -152,9 +213,9 @@ for e in "${engines[@]}"; do
   uid=$(kubectl get pod -n "$ns" "$n-0" -o 'jsonpath={.metadata.uid}')
   kubectl delete pod -n "$ns" "$n-0" --wait=false >/dev/null
   t0=$(now_s)
-  expect_eventually "realdb: $e pod deleted: Database Degraded" 60 phase_is "$n" Degraded
+  expect_eventually "realdb: $e pod deleted: Database Degraded" 60 db_phase_is "$n" Degraded
   new_pod() { [[ $(kubectl get pod -n "$ns" "$n-0" -o 'jsonpath={.metadata.uid}' 2>/dev/null) != "$uid" ]]; }
-  if wait_until 30 new_pod && wait_ready "$n" 180; then
+  if wait_until 120 new_pod && db_wait_ready "$n" 180; then
     pass "realdb: $e pod deleted: Ready again after $(since_s "$t0") s"
   else
     fail "realdb: $e pod deleted: Ready again"
@@ -171,7 +232,7 @@ for e in "${engines[@]}"; do
     fail "realdb: $e server process found and killed (pid '$pid')"
   fi
   expect_eventually "realdb: $e server killed: Database not Ready" 60 phase_is_not "$n" Ready
-  if wait_ready "$n" 180; then
+  if db_wait_ready "$n" 180; then
     pass "realdb: $e server killed: Ready again after $(since_s "$t0") s (container restarts $before -> $(restarts "$n"))"
   else
     fail "realdb: $e server killed: Ready again"

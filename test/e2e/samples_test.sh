@@ -24,10 +24,10 @@ kubectl get db -n "$ns" -o wide | sed 's/^/INFO samples: /'
 header=$(kubectl get db -n "$ns" -o wide | head -1 | tr -s ' ')
 check "samples: columns NAME ENGINE VERSION READY PHASE AGE ENDPOINT ($header)" \
   test "$header" == "NAME ENGINE VERSION READY PHASE AGE ENDPOINT"
-check "samples: -o wide shows pg1's endpoint" jsonpath_is "pg1.$ns.svc.cluster.local:5432" \
+check "samples: -o wide shows pg1's endpoint" jsonpath_is "pg1.$ns.svc:5432" \
   get db pg1 -n "$ns" -o 'jsonpath={.status.endpoint}'
 check "samples: the wide row of pg1 (engine, version, endpoint)" bash -c \
-  '[[ $(kubectl get db pg1 -n "$1" -o wide --no-headers | tr -s " ") == "pg1 postgresql 15 1/1 Ready "*" pg1.$1.svc.cluster.local:5432" ]]' _ "$ns"
+  '[[ $(kubectl get db pg1 -n "$1" -o wide --no-headers | tr -s " ") == "pg1 postgresql 15 1/1 Ready "*" pg1.$1.svc:5432" ]]' _ "$ns"
 
 # A once-ready database losing its pod: Degraded (not Provisioning), then Ready again.
 kubectl patch -n "$ns" pod/pg1-0 --subresource=status --type=merge -p "{\"status\":{\"conditions\":[

@@ -279,6 +279,8 @@ TEST_CASE("create, apply, patch and delete send what the API server expects") {
     CHECK(log.lines[2] == R"(PATCH application/merge-patch+json fieldManager=kubecoro; {"data":{"k":"w"}})");
     CHECK(log.lines[3].find(R"("preconditions":{"resourceVersion":"stale"})") != std::string::npos);
     CHECK(log.lines[4].find("propagationPolicy=Foreground;") != std::string::npos);
+    // In the body too: the API server ignores the query's options when there is a body.
+    CHECK(log.lines[4].find(R"("propagationPolicy":"Foreground")") != std::string::npos);
     CHECK(log.lines[4].find(R"("preconditions":{"uid":"uid-1"})") != std::string::npos);
 }
 

@@ -12,6 +12,8 @@
 #include <kubecoro/runtime/drift.hpp>
 #include <kubecoro/runtime/finalizer.hpp>
 
+#include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -52,10 +54,12 @@ struct expansion_waiters {
 struct resources {
     api::resource databases{"kubecoro.dev", "v1alpha1", "databases", "Database"};
     api::resource secrets{"", "v1", "secrets", "Secret"};
+    api::resource configmaps{"", "v1", "configmaps", "ConfigMap"};
     api::resource services{"", "v1", "services", "Service"};
     api::resource pvcs{"", "v1", "persistentvolumeclaims", "PersistentVolumeClaim"};
     api::resource statefulsets{"apps", "v1", "statefulsets", "StatefulSet"};
     api::resource jobs{"batch", "v1", "jobs", "Job"};
+    api::resource pods{"", "v1", "pods", "Pod"};
     api::resource cronjobs{"batch", "v1", "cronjobs", "CronJob"};
     api::resource pdbs{"policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget"};
     api::resource storageclasses{
@@ -63,7 +67,8 @@ struct resources {
     std::shared_ptr<expansion_waiters> waiters = std::make_shared<expansion_waiters>();
 
     const api::resource* by_kind(std::string_view kind) const {
-        for (const auto* r : {&secrets, &services, &pvcs, &statefulsets, &cronjobs, &pdbs})
+        for (const auto* r :
+             {&secrets, &configmaps, &services, &pvcs, &statefulsets, &cronjobs, &pdbs, &jobs})
             if (r->kind == kind)
                 return r;
         return nullptr;
@@ -104,8 +109,10 @@ observe(const runtime::reconcile_context& ctx, const resources& rs, const runtim
     if (const runtime::store* jobs = ctx.cache(rs.jobs))
         for (const auto& job : jobs->list_namespace(ns)) {
             auto it = job->meta.labels.find("app.kubernetes.io/instance");
-            if (it != job->meta.labels.end() && it->second == db.meta.name)
-                seen.backup_jobs.push_back(observe_job(whole(*job)));
+            if (it == job->meta.labels.end() || it->second != db.meta.name)
+                continue;
+            observed_job j = observe_job(whole(*job));
+            (j.component == "credentials" ? seen.credentials_jobs : seen.backup_jobs).push_back(std::move(j));
         }
     return seen;
 }
@@ -118,24 +125,78 @@ std::vector<storage_class> storage_classes(const runtime::reconcile_context& ctx
     return out;
 }
 
-// The password of the credentials Secret, which may have outlived an earlier Database of the
-// same name (deletionPolicy Retain): generated only when no Secret exists.
-awaitable<core::result<std::string>>
-credentials_password(const runtime::reconcile_context& ctx, const resources& rs, const runtime::object& db) {
-    if (auto secret = cached(ctx, rs.secrets, db.meta.namespace_, secret_name(db.meta)))
+// The password in Secret `name`, which may have outlived an earlier Database of the same name
+// (deletionPolicy Retain); nullopt when there is no such Secret.
+awaitable<core::result<std::optional<std::string>>> secret_password(const runtime::reconcile_context& ctx,
+                                                                    const resources& rs,
+                                                                    const std::string& ns,
+                                                                    const std::string& name) {
+    if (auto secret = cached(ctx, rs.secrets, ns, name))
         if (auto password = password_from_secret(whole(*secret)))
-            co_return *password;
-    std::string name = secret_name(db.meta); // named: see core/asio.hpp on g++ 12
-    auto existing = co_await ctx.client().get(rs.secrets, db.meta.namespace_, name);
+            co_return password;
+    auto existing = co_await ctx.client().get(rs.secrets, ns, name);
     if (existing) {
         if (auto password = password_from_secret(*existing))
-            co_return *password;
+            co_return password;
         co_return core::fail(core::errc::invalid_argument,
-                             "Secret " + secret_name(db.meta) + " exists without a usable data.password");
+                             "Secret " + name + " exists without a usable data.password");
     }
     if (existing.error().code != api::errc::not_found)
         co_return core::fail(existing.error());
-    co_return generate_password();
+    co_return std::optional<std::string>{};
+}
+
+// Data exists once the StatefulSet or a data claim does: its passwords are the truth from then on.
+bool data_exists(const observed_state& seen) {
+    return seen.statefulset || !seen.data_pvcs.empty();
+}
+
+struct credentials {
+    passwords pw;
+    bool app_regenerated = false; // the application Secret was gone while data existed
+};
+
+// The passwords to render. A missing Secret gets a new password only when no data exists yet, or
+// (the application's) when the operator can set it inside the server as the superuser. A missing
+// superuser Secret while data exists is an error that says what to do.
+awaitable<core::result<credentials>> read_credentials(const runtime::reconcile_context& ctx,
+                                                      const resources& rs,
+                                                      const runtime::object& db,
+                                                      const observed_state& seen) {
+    const auto& ns = db.meta.namespace_;
+    credentials out;
+    std::string super_name = superuser_secret_name(db.meta);
+    auto super = co_await secret_password(ctx, rs, ns, super_name);
+    if (!super)
+        co_return core::fail(super.error());
+    if (*super) {
+        out.pw.superuser = **super;
+    } else if (data_exists(seen)) {
+        co_return core::fail(
+            api::errc::not_found,
+            "Secret " + super_name +
+                " is gone, and the server's superuser password was in it: kubecoro will not "
+                "generate a password the server does not have. Recreate the Secret with keys "
+                "username and password (from your copy of it), or create a new Database from "
+                "a backup (spec.bootstrap)");
+    } else if (auto generated = generate_password(); generated) {
+        out.pw.superuser = *generated;
+    } else {
+        co_return core::fail(generated.error());
+    }
+    std::string app_name = secret_name(db.meta);
+    auto app = co_await secret_password(ctx, rs, ns, app_name);
+    if (!app)
+        co_return core::fail(app.error());
+    if (*app) {
+        out.pw.app = **app;
+    } else if (auto generated = generate_password(); generated) {
+        out.pw.app = *generated;
+        out.app_regenerated = data_exists(seen);
+    } else {
+        co_return core::fail(generated.error());
+    }
+    co_return out;
 }
 
 // The first line of an API error: Kubernetes appends a multi-line diff to some Invalid answers.
@@ -163,12 +224,14 @@ awaitable<core::result<json::value>> replace_spec(const runtime::reconcile_conte
 // server would not grow (the other children are applied all the same).
 struct apply_outcome {
     core::error failure;
-    std::string not_expanded; // "<claim> to <size>: <the server's answer>; ..."
+    std::string app_secret_version; // the application Secret's resourceVersion after the apply
+    std::string not_expanded;       // "<claim> to <size>: <the server's answer>; ..."
 };
 
 // Applies what is not already in place.
 awaitable<apply_outcome> apply_children(const runtime::reconcile_context& ctx,
                                         const resources& rs,
+                                        const std::string& app_secret_name,
                                         const std::vector<json::value>& children) {
     apply_outcome out;
     for (const auto& child : children) {
@@ -181,9 +244,16 @@ awaitable<apply_outcome> apply_children(const runtime::reconcile_context& ctx,
         const json::value* name = child.at("metadata", "name");
         const json::value* ns = child.at("metadata", "namespace");
         auto current = cached(ctx, *r, ns ? ns->string_or("") : "", name ? name->string_or("") : "");
-        if (runtime::is_applied(child, current.get()))
+        const bool app_secret = r == &rs.secrets && name && name->string_or("") == app_secret_name;
+        if (runtime::is_applied(child, current.get())) {
+            if (app_secret)
+                out.app_secret_version = current->meta.resource_version;
             continue;
+        }
         auto applied = co_await runtime::apply(ctx.client(), *r, child, ctx.field_manager());
+        if (applied && app_secret)
+            if (const json::value* rv = applied->at("metadata", "resourceVersion"))
+                out.app_secret_version = rv->string_or("");
         const json::value* spec = child.at("spec");
         if (!applied && current && spec && applied.error().code == api::errc::invalid && r != &rs.pvcs)
             applied = co_await replace_spec(ctx, *r, *current, *spec);
@@ -212,7 +282,7 @@ awaitable<core::result<void>> remove_unwanted(const runtime::reconcile_context& 
         const api::resource* r = rs.by_kind(child.kind);
         if (!r || !cached(ctx, *r, db.meta.namespace_, child.name))
             continue;
-        api::delete_options background;
+        api::delete_options background{.propagation_policy = api::propagation::background};
         auto removed = co_await ctx.client().remove(*r, db.meta.namespace_, child.name, background);
         if (!removed && removed.error().code != api::errc::not_found)
             co_return core::fail(removed.error());
@@ -246,6 +316,27 @@ void record_changes(const runtime::reconcile_context& ctx,
         }
 }
 
+// status.backup as the last status write left it.
+backup_record recorded_backup(const runtime::object& db) {
+    backup_record r;
+    const json::value* b = db.body.at("status", "backup");
+    if (!b)
+        return r;
+    auto text = [&](std::initializer_list<std::string_view> path) {
+        const json::value* v = b;
+        for (auto key : path)
+            v = v ? v->at(key) : nullptr;
+        return v ? v->string_or("") : std::string();
+    };
+    r.last_failure_time = text({"lastFailureTime"});
+    r.last_failure = text({"lastFailure"});
+    r.last_dump = text({"lastDump", "name"});
+    r.last_dump_job = text({"lastDump", "job"});
+    if (const json::value* bytes = b->at("lastDump", "bytes"))
+        r.last_dump_bytes = bytes->int_or(-1);
+    return r;
+}
+
 // True when it wrote, false when the status already said the same.
 awaitable<core::result<bool>> write_status(const runtime::reconcile_context& ctx,
                                            const resources& rs,
@@ -258,9 +349,19 @@ awaitable<core::result<bool>> write_status(const runtime::reconcile_context& ctx
                 in.conditions = std::move(*decoded);
         if (const json::value* p = current->at("phase"))
             in.phase = p->string_or("");
+        // Kept: a field left out of the apply would be removed.
+        if (const json::value* v = current->at("credentials", "secretVersion");
+            v && in.credentials_version.empty())
+            in.credentials_version = v->string_or("");
+        if (const json::value* v = current->at("backup", "lastRequest"); v && in.backup_request.empty())
+            in.backup_request = v->string_or("");
+        if (in.backup.last_failure_time.empty() && in.backup.last_dump_job.empty())
+            in.backup = recorded_backup(db);
     }
     in.meta = db.meta;
-    in.now = runtime::now_rfc3339(std::chrono::system_clock::now());
+    if (in.clock == std::chrono::system_clock::time_point{})
+        in.clock = std::chrono::system_clock::now();
+    in.now = runtime::now_rfc3339(in.clock);
     auto body = render_status(db.meta, compute_status(in));
     if (current && runtime::contains(*current, *body.at("status")))
         co_return false;
@@ -272,17 +373,35 @@ awaitable<core::result<bool>> write_status(const runtime::reconcile_context& ctx
     co_return true;
 }
 
-// Whether the status already reports `message` as ReconcileSucceeded=False with `reason` for this
-// generation (then its Warning event was sent too).
-bool already_said(const runtime::object& db, std::string_view reason, const std::string& message) {
+// The Database's condition of `type` as its status reports it now.
+std::optional<runtime::condition> current_condition(const runtime::object& db, std::string_view type) {
     const auto* before = db.body.at("status");
     if (const json::value* c = before ? before->at("conditions") : nullptr)
         if (auto conditions = runtime::conditions_from_json(*c))
-            if (const auto* rc = runtime::find_condition(*conditions, condition_type::reconcile_succeeded))
-                return rc->status == "False" && rc->reason == reason &&
-                       rc->observed_generation == db.meta.generation &&
-                       rc->message.find(message.substr(0, 64)) != std::string::npos;
-    return false;
+            if (const auto* found = runtime::find_condition(*conditions, type))
+                return *found;
+    return std::nullopt;
+}
+
+// Whether the status already reports `message` as ReconcileSucceeded=False with `reason` for this
+// generation (then its Warning event was sent too).
+bool already_said(const runtime::object& db, std::string_view reason, const std::string& message) {
+    auto rc = current_condition(db, condition_type::reconcile_succeeded);
+    return rc && rc->status == "False" && rc->reason == reason &&
+           rc->observed_generation == db.meta.generation &&
+           rc->message.find(message.substr(0, 64)) != std::string::npos;
+}
+
+// Whether the status already reports Progressing with `reason`.
+bool progressing_says(const runtime::object& db, std::string_view reason) {
+    auto p = current_condition(db, condition_type::progressing);
+    return p && p->reason == reason;
+}
+
+// Whether the status already reports CredentialsReady=False with `reason`.
+bool already_said_credentials(const runtime::object& db, std::string_view reason) {
+    auto c = current_condition(db, condition_type::credentials_ready);
+    return c && c->status == "False" && c->reason == reason;
 }
 
 // A spec we cannot serve: say so once (condition and event), and wait for the next change. The
@@ -309,6 +428,187 @@ reconcile_result cleanup_failed(const runtime::reconcile_context& ctx, const cor
     return reconcile_result::from_error(e);
 }
 
+// The application password in the server follows the application Secret. At first start the
+// image sets it; afterwards a credentials job does, as the superuser, whenever the Secret changed
+// (a user's rotation, or the operator's new password for a deleted Secret). Sets
+// in.credentials(_version); returns the finished jobs the status write makes obsolete.
+awaitable<core::result<std::vector<std::string>>> converge_password(const runtime::reconcile_context& ctx,
+                                                                    const resources& rs,
+                                                                    const runtime::object& db,
+                                                                    const database_spec& spec,
+                                                                    status_input& in,
+                                                                    bool regenerated,
+                                                                    const std::string& version) {
+    std::vector<std::string> obsolete;
+    const auto* before = db.body.at("status", "credentials", "secretVersion");
+    std::string applied = before ? before->string_or("") : std::string();
+    if (applied.empty() && !in.observed.statefulset && !regenerated)
+        applied = version; // the first start sets this password
+    in.credentials_version = applied;
+    for (const observed_job& j : in.observed.credentials_jobs)
+        if (j.succeeded && j.secret_version == version)
+            applied = in.credentials_version = version;
+    for (const observed_job& j : in.observed.credentials_jobs)
+        if ((j.succeeded || j.failed) && j.secret_version != version)
+            obsolete.push_back(j.name);
+    if (version.empty() || applied == version) {
+        in.credentials = credentials_state{};
+        if (before && before->string_or("") != version && !applied.empty())
+            ctx.record(runtime::event_type::normal,
+                       "PasswordApplied",
+                       "the server has the password of Secret " + secret_name(db.meta));
+        for (const observed_job& j : in.observed.credentials_jobs)
+            if (j.succeeded && j.secret_version == version)
+                obsolete.push_back(j.name);
+        co_return obsolete;
+    }
+    const observed_job* job = nullptr;
+    for (const observed_job& j : in.observed.credentials_jobs)
+        if (j.secret_version == version)
+            job = &j;
+    if (job && job->failed) {
+        std::string message = "job " + job->name + " could not set the password of Secret " +
+                              secret_name(db.meta) +
+                              " in the server (see its pod's log); it runs again when the Secret changes";
+        if (!already_said_credentials(db, "PasswordApplyFailed"))
+            ctx.record(runtime::event_type::warning, "PasswordApplyFailed", message);
+        in.credentials = credentials_state{"False", "PasswordApplyFailed", message};
+        co_return obsolete;
+    }
+    if (!in.observed.statefulset || in.observed.statefulset->ready_replicas < 1) {
+        in.credentials = credentials_state{"False",
+                                           "WaitingForServer",
+                                           "the password of Secret " + secret_name(db.meta) +
+                                               " is set once the server is ready"};
+        co_return obsolete;
+    }
+    if (!job) {
+        auto created = co_await runtime::apply(
+            ctx.client(), rs.jobs, render_credentials_job(db.meta, spec, version), ctx.field_manager());
+        if (!created)
+            co_return core::fail(created.error());
+    }
+    in.credentials =
+        credentials_state{"False",
+                          "Applying",
+                          "job " + credentials_job_name(db.meta, version) + " sets the password of Secret " +
+                              secret_name(db.meta) + " in the server"};
+    co_return obsolete;
+}
+
+// kubectl annotate db/<name> kubecoro.dev/backup-now=<new value>: one backup Job per new value.
+awaitable<core::result<void>> backup_on_request(const runtime::reconcile_context& ctx,
+                                                const resources& rs,
+                                                const runtime::object& db,
+                                                const database_spec& spec,
+                                                status_input& in) {
+    auto it = db.meta.annotations.find(std::string(backup_now_annotation));
+    const auto* handled = db.body.at("status", "backup", "lastRequest");
+    if (it == db.meta.annotations.end() || it->second.empty() ||
+        (handled && handled->string_or("") == it->second))
+        co_return core::result<void>{};
+    in.backup_request = it->second;
+    if (!spec.backup.enabled) {
+        ctx.record(runtime::event_type::warning,
+                   "BackupNotEnabled",
+                   "kubecoro.dev/backup-now ignored: spec.backup.enabled is false");
+        co_return core::result<void>{};
+    }
+    auto created = co_await runtime::apply(
+        ctx.client(), rs.jobs, render_backup_job(db.meta, spec, it->second), ctx.field_manager());
+    if (!created)
+        co_return core::fail(created.error());
+    ctx.record(runtime::event_type::normal,
+               "BackupStarted",
+               "job " + backup_job_name(db.meta, it->second) + " backs up now (kubecoro.dev/backup-now)");
+    co_return core::result<void>{};
+}
+
+// What the backup Jobs came to since the last status write: a Warning event for each newly failed
+// one, and the name and size of the newest dump (from its pod's termination message, which the
+// backup script writes as "dump=<name> bytes=<size>").
+awaitable<void> record_backups(const runtime::reconcile_context& ctx,
+                               const resources& rs,
+                               const runtime::object& db,
+                               status_input& in) {
+    in.backup = recorded_backup(db);
+    std::vector<const observed_job*> jobs;
+    for (const observed_job& j : in.observed.backup_jobs)
+        if ((j.failed || j.succeeded) && !j.finished_time.empty())
+            jobs.push_back(&j);
+    std::sort(jobs.begin(), jobs.end(), [](auto* a, auto* b) { return a->finished_time < b->finished_time; });
+    const observed_job* newest_success = nullptr;
+    for (const observed_job* j : jobs) {
+        if (j->succeeded)
+            newest_success = j;
+        if (!j->failed || j->finished_time <= in.backup.last_failure_time)
+            continue;
+        in.backup.last_failure_time = j->finished_time;
+        in.backup.last_failure = "job " + j->name + (j->failure.empty() ? std::string() : ": " + j->failure);
+        ctx.record(runtime::event_type::warning, "BackupFailed", "backup " + in.backup.last_failure);
+    }
+    if (!newest_success || newest_success->name == in.backup.last_dump_job)
+        co_return;
+    api::list_options by_job;
+    by_job.label_selector = "job-name=" + newest_success->name;
+    auto pods = co_await ctx.client().list(rs.pods, db.meta.namespace_, by_job);
+    in.backup.last_dump_job = newest_success->name;
+    in.backup.last_dump.clear();
+    in.backup.last_dump_bytes = -1;
+    if (!pods)
+        co_return;
+    for (const json::value& pod : pods->items)
+        if (const json::value* list = pod.at("status", "containerStatuses"); list && list->is_array())
+            for (const json::value& c : *list->if_array()) {
+                const json::value* m = c.at("state", "terminated", "message");
+                std::string message = m ? m->string_or("") : std::string();
+                auto name = message.find("dump=");
+                auto bytes = message.find(" bytes=");
+                if (name == std::string::npos || bytes == std::string::npos || bytes < name)
+                    continue;
+                in.backup.last_dump = message.substr(name + 5, bytes - name - 5);
+                in.backup.last_dump_bytes = std::atoll(message.c_str() + bytes + 7);
+            }
+}
+
+// The server pod, read (not cached) only while the StatefulSet lacks ready pods.
+awaitable<std::optional<observed_pod>> read_pod(const runtime::reconcile_context& ctx,
+                                                const resources& rs,
+                                                const runtime::object& db,
+                                                const observed_state& seen) {
+    if (!seen.statefulset || seen.statefulset->ready_replicas >= std::max(seen.statefulset->spec_replicas, 1))
+        co_return std::nullopt;
+    std::string name = db.meta.name + "-0";
+    auto pod = co_await ctx.client().get(rs.pods, db.meta.namespace_, name);
+    if (!pod)
+        co_return std::nullopt;
+    co_return observe_pod(*pod);
+}
+
+// A StatefulSet does not replace a pod that never became ready on a revision it no longer wants
+// (kubernetes#67250): after a bad image is reverted, the operator deletes that pod. Returns
+// whether it did.
+awaitable<bool> replace_stuck_pod(const runtime::reconcile_context& ctx,
+                                  const resources& rs,
+                                  const runtime::object& db,
+                                  const observed_state& seen) {
+    const auto& pod = seen.pod;
+    const auto& sts = seen.statefulset;
+    if (!pod || !sts || pod->ready || pod->terminating || !pod->stuck() || sts->update_revision.empty() ||
+        pod->revision == sts->update_revision || sts->observed_generation < sts->generation)
+        co_return false;
+    api::delete_options background{.propagation_policy = api::propagation::background};
+    auto removed = co_await ctx.client().remove(rs.pods, db.meta.namespace_, pod->name, background);
+    if (!removed)
+        co_return false;
+    ctx.record(runtime::event_type::normal,
+               "ReplacingPod",
+               "pod " + pod->name + " was stuck (" + pod->waiting_reason + ") on revision " + pod->revision +
+                   ", which the spec no longer asks for: deleted, so the StatefulSet recreates it on " +
+                   sts->update_revision);
+    co_return true;
+}
+
 // Deletion: Delete removes the data; Retain keeps volumes and credentials, detached from the
 // Database so garbage collection leaves them alone, and says what it kept.
 awaitable<reconcile_result>
@@ -329,6 +629,7 @@ clean_up(const runtime::reconcile_context& ctx, const resources& rs, const runti
     const auto& ns = db.meta.namespace_;
     std::vector<std::pair<const api::resource*, std::string>> keep_or_delete;
     keep_or_delete.emplace_back(&rs.secrets, secret_name(db.meta));
+    keep_or_delete.emplace_back(&rs.secrets, superuser_secret_name(db.meta));
     keep_or_delete.emplace_back(&rs.pvcs, backup_name(db.meta));
     if (const runtime::store* pvcs = ctx.cache(rs.pvcs))
         for (const auto& pvc : pvcs->list_namespace(ns)) {
@@ -341,7 +642,7 @@ clean_up(const runtime::reconcile_context& ctx, const resources& rs, const runti
     std::string kept;
     for (const auto& [r, name] : keep_or_delete) {
         if (delete_data) {
-            api::delete_options background;
+            api::delete_options background{.propagation_policy = api::propagation::background};
             auto removed = co_await ctx.client().remove(*r, ns, name, background);
             if (!removed && removed.error().code != api::errc::not_found)
                 co_return cleanup_failed(ctx, removed.error());
@@ -385,6 +686,7 @@ awaitable<reconcile_result> reconcile(std::shared_ptr<const resources> rs, runti
     auto named = spec ? validate_name(db->meta.name, *spec) : core::result<void>{};
     status_input in;
     in.observed = observe(ctx, *rs, *db);
+    in.observed.pod = co_await read_pod(ctx, *rs, *db, in.observed);
     // An invalid spec before anything exists creates nothing, so there is nothing to clean up:
     // the finalizer waits for a valid spec (and the refusal is one status write, not three).
     bool nothing_to_clean = !(spec && named) && !in.observed.statefulset &&
@@ -414,6 +716,16 @@ awaitable<reconcile_result> reconcile(std::shared_ptr<const resources> rs, runti
         co_return co_await refuse(ctx, *rs, *db, std::move(in), "InvalidSpec");
     }
     in.spec = *spec;
+    if (auto one = validate_topology(*spec); !one) {
+        // A StatefulSet with more pods (an earlier version) keeps serving through ordinal 0 only.
+        if (in.observed.statefulset)
+            if (auto r = co_await runtime::apply(
+                    ctx.client(), rs->services, render_service(db->meta, *spec), ctx.field_manager());
+                !r)
+                co_return reconcile_result::from_error(r.error());
+        in.error = reconcile_error{error_kind::invalid_spec, one.error().message};
+        co_return co_await refuse(ctx, *rs, *db, std::move(in), "InvalidSpec");
+    }
     if (auto change = validate_change(*spec, in.observed); !change) {
         in.error = reconcile_error{error_kind::change_refused, change.error().message};
         co_return co_await refuse(ctx, *rs, *db, std::move(in), "ChangeRefused");
@@ -424,19 +736,36 @@ awaitable<reconcile_result> reconcile(std::shared_ptr<const resources> rs, runti
         co_return reconcile_result::done();
     }
 
-    auto password = co_await credentials_password(ctx, *rs, *db);
-    if (!password) {
-        in.error = reconcile_error{error_kind::apply_failed, password.error().message};
-        (void)co_await write_status(ctx, *rs, *db, std::move(in));
-        co_return reconcile_result::from_error(password.error());
+    auto creds = co_await read_credentials(ctx, *rs, *db, in.observed);
+    if (!creds) {
+        const bool missing = creds.error().code == api::errc::not_found;
+        in.error = reconcile_error{missing ? error_kind::credentials_missing : error_kind::apply_failed,
+                                   creds.error().message};
+        if (!missing) {
+            (void)co_await write_status(ctx, *rs, *db, std::move(in));
+            co_return reconcile_result::from_error(creds.error());
+        }
+        // Nothing is applied (the pods keep running as they are); looked at again every minute,
+        // since a Secret recreated by hand may lack the labels the operator watches.
+        in.credentials = credentials_state{"False", "SuperuserSecretMissing", creds.error().message};
+        const bool said = already_said(*db, "CredentialsMissing", creds.error().message);
+        auto written = co_await write_status(ctx, *rs, *db, std::move(in));
+        if (written && *written && !said)
+            ctx.record(runtime::event_type::warning, "CredentialsMissing", creds.error().message);
+        co_return reconcile_result::requeue_after(std::chrono::minutes(1));
     }
+    if (creds->app_regenerated)
+        ctx.record(runtime::event_type::warning,
+                   "CredentialsRestored",
+                   "Secret " + secret_name(db->meta) +
+                       " was gone: a new application password is stored in it and set in the server");
     // Claims grow only where their StorageClass allows it; otherwise they are held at their size.
     auto refusal = refuse_expansion(*spec, in.observed, storage_classes(ctx, *rs));
     rs->waiters->update(db->meta, refusal);
     const database_spec served = refusal ? hold_storage(*spec, in.observed) : *spec;
-    auto children = render_children(db->meta, served, *password, in.observed, rs->versions());
+    auto children = render_children(db->meta, served, creds->pw, in.observed, rs->versions());
     record_changes(ctx, served, in.observed);
-    auto applied = co_await apply_children(ctx, *rs, children);
+    auto applied = co_await apply_children(ctx, *rs, secret_name(db->meta), children);
     core::error failure = applied.failure;
     if (!failure.code)
         if (auto removed = co_await remove_unwanted(ctx, *rs, *db, *spec); !removed)
@@ -452,14 +781,53 @@ awaitable<reconcile_result> reconcile(std::shared_ptr<const resources> rs, runti
         in.error = reconcile_error{error_kind::volume_expansion_failed, applied.not_expanded};
         ctx.record(runtime::event_type::warning, "VolumeExpansionFailed", applied.not_expanded);
     }
+    std::vector<std::string> finished_jobs;
+    if (!failure.code) {
+        auto pw = co_await converge_password(
+            ctx, *rs, *db, served, in, creds->app_regenerated, applied.app_secret_version);
+        if (!pw)
+            failure = pw.error();
+        else
+            finished_jobs = std::move(*pw);
+    }
+    if (!failure.code)
+        if (auto b = co_await backup_on_request(ctx, *rs, *db, served, in); !b)
+            failure = b.error();
+    co_await record_backups(ctx, *rs, *db, in);
+    in.clock = std::chrono::system_clock::now();
+    std::optional<std::chrono::system_clock::time_point> recheck = backup_recheck(in);
+    observed_state rollout;
+    rollout.statefulset = in.observed.statefulset;
+    rollout.pod = in.observed.pod;
     if (auto w = co_await write_status(ctx, *rs, *db, std::move(in)); !w && !failure.code)
         failure = w.error();
     if (failure.code)
         co_return reconcile_result::from_error(failure);
+    if (co_await replace_stuck_pod(ctx, *rs, *db, rollout))
+        co_return reconcile_result::done();
+    if (rollout.pod && !rollout.pod->ready && rollout.pod->scheduled) {
+        if (rollout.pod->stuck() && !progressing_says(*db, "RolloutStuck"))
+            ctx.record(runtime::event_type::warning,
+                       "RolloutStuck",
+                       "pod " + rollout.pod->name + " is waiting: " + rollout.pod->waiting_reason + ": " +
+                           rollout.pod->waiting_message);
+        // Pods are not watched: while the server's pod is on a node but not ready (its container
+        // being created, pulled, in back-off or recovering), look at it again. An unscheduled pod
+        // is left to the StatefulSet's status, which changes once it runs.
+        co_return reconcile_result::requeue_after(std::chrono::seconds(15));
+    }
+    // Once the status records what they did, the finished credentials jobs can go.
+    for (const std::string& job : finished_jobs) {
+        api::delete_options background{.propagation_policy = api::propagation::background};
+        (void)co_await ctx.client().remove(rs->jobs, db->meta.namespace_, job, background);
+    }
     // Not retried in a loop: again when something changes, and at the resync (a StorageClass may
     // allow expansion by then).
     if (!applied.not_expanded.empty())
         ctx.log().warn("volume expansion refused", {{"claims", applied.not_expanded}});
+    if (recheck) // a backup Job that may not start, or a schedule that may be missed
+        co_return reconcile_result::requeue_after(*recheck - std::chrono::system_clock::now() +
+                                                  std::chrono::seconds(1));
     co_return reconcile_result::done();
 }
 
@@ -500,7 +868,9 @@ awaitable<core::result<std::shared_ptr<runtime::controller>>> make_controller(ma
     auto children = runtime::keep_paths({{"spec"}, {"data"}, {"status"}});
     co_return env.builder("database")
         .for_resource(rs->databases)
-        .owns(rs->secrets, runtime::keep_paths({{"type"}, {"data"}}), ours)
+        // By label: the superuser Secret has no owner reference (it outlives a Retain deletion).
+        .watches(rs->secrets, by_instance, runtime::keep_paths({{"type"}, {"data"}}), ours)
+        .owns(rs->configmaps, runtime::keep_paths({{"data"}}), ours)
         .owns(rs->services, runtime::keep_paths({{"spec"}}), ours)
         .owns(rs->statefulsets, children, ours)
         .owns(rs->cronjobs, children, ours)

@@ -1,9 +1,11 @@
 #include "database/render.hpp"
 
+#include "database/scripts.hpp"
 #include <kubecoro/api/object_meta.hpp>
 #include <kubecoro/json/json.hpp>
 
 #include <cctype>
+#include <cstdint>
 
 namespace kubecoro::controllers::database {
 
@@ -12,7 +14,7 @@ namespace {
 constexpr int run_as = 999; // the postgres/mysql user of the official images
 constexpr int termination_grace_seconds = 60;
 
-std::string_view backup_component = "backup";
+constexpr std::string_view backup_component = "backup";
 
 json::value env_from_secret(std::string_view name, const std::string& secret, std::string_view key) {
     return json::object{
@@ -25,7 +27,7 @@ json::value env_value(std::string_view name, std::string_view value) {
     return json::object{{"name", name}, {"value", value}};
 }
 
-json::value pod_security_context() {
+json::object pod_security_context() {
     return json::object{
         {"runAsNonRoot", true},
         {"runAsUser", run_as},
@@ -42,56 +44,83 @@ json::value container_security_context() {
     };
 }
 
-// The credentials the image reads at first start.
+json::value optional_secret_env(std::string_view name, const std::string& secret, std::string_view key) {
+    // Optional: the images read the credentials only when they initialise an empty data
+    // directory, so a pod restarted while a Secret is gone still starts (the operator restores it).
+    return json::object{
+        {"name", name},
+        {"valueFrom",
+         json::object{{"secretKeyRef", json::object{{"name", secret}, {"key", key}, {"optional", true}}}}},
+    };
+}
+
+// What the image reads at first start: the superuser, the application account (PostgreSQL: created
+// by users_script), and the dump to restore.
 json::array server_env(const api::object_meta& db, const database_spec& spec) {
-    std::string secret = secret_name(db);
+    std::string app = secret_name(db);
+    std::string super = superuser_secret_name(db);
+    json::array env;
     switch (spec.engine) {
     case engine::postgresql:
-        return {
-            env_from_secret("POSTGRES_USER", secret, "username"),
-            env_from_secret("POSTGRES_PASSWORD", secret, "password"),
-            env_from_secret("POSTGRES_DB", secret, "database"),
+        env = {
+            env_value("POSTGRES_USER", superuser(spec.engine)),
+            optional_secret_env("POSTGRES_PASSWORD", super, "password"),
+            optional_secret_env("KUBECORO_APP_PASSWORD", app, "password"),
             // A subdirectory of the volume: initdb refuses a directory holding lost+found.
             env_value("PGDATA", postgres_data_dir(spec.version)),
         };
+        break;
     case engine::mysql:
-        return {
-            env_from_secret("MYSQL_USER", secret, "username"),
-            env_from_secret("MYSQL_PASSWORD", secret, "password"),
-            env_from_secret("MYSQL_DATABASE", secret, "database"),
-            env_from_secret("MYSQL_ROOT_PASSWORD", secret, "password"),
+    case engine::mariadb: {
+        std::string prefix = spec.engine == engine::mysql ? "MYSQL_" : "MARIADB_";
+        env = {
+            optional_secret_env(prefix + "ROOT_PASSWORD", super, "password"),
+            env_value(prefix + "ROOT_HOST", "localhost"),
+            env_value(prefix + "USER", app_user),
+            optional_secret_env(prefix + "PASSWORD", app, "password"),
+            env_value(prefix + "DATABASE", app_database),
         };
-    case engine::mariadb:
-        return {
-            env_from_secret("MARIADB_USER", secret, "username"),
-            env_from_secret("MARIADB_PASSWORD", secret, "password"),
-            env_from_secret("MARIADB_DATABASE", secret, "database"),
-            env_from_secret("MARIADB_ROOT_PASSWORD", secret, "password"),
-            env_value("MARIADB_AUTO_UPGRADE", "1"),
-        };
+        if (spec.engine == engine::mariadb)
+            env.push_back(env_value("MARIADB_AUTO_UPGRADE", "1"));
+        break;
     }
-    return {};
+    }
+    if (spec.bootstrap)
+        env.push_back(env_value("KUBECORO_RESTORE_DUMP", spec.bootstrap->dump));
+    return env;
 }
 
-// Logs in over TCP: the images' init phase runs a temporary server without networking, so the
-// probe passes only once the real server listens. A full login (not `mysqladmin ping`, which
-// succeeds even when access is denied) also proves the credentials work.
-std::string probe_command(engine e) {
+// Whether the server answers on TCP at all (liveness), or accepts connections (readiness). Neither
+// logs in: liveness must not depend on credentials or free connection slots. pg_isready exits 0
+// when the server accepts connections, 1 when it answers but rejects them (starting up, recovering),
+// 2 when it does not answer; `mysqladmin ping` exits 0 whenever the server answers, access denied
+// included. The images' init phase runs a server without networking, so neither passes before the
+// real server listens.
+std::string probe_command(engine e, bool liveness, bool restoring) {
+    std::string cmd;
     switch (e) {
     case engine::postgresql:
-        return "pg_isready -h 127.0.0.1 -p 5432 -U \"$POSTGRES_USER\"";
+        cmd = liveness ? "pg_isready -q -h 127.0.0.1 -p 5432; test $? -le 1"
+                       : "pg_isready -q -h 127.0.0.1 -p 5432";
+        break;
     case engine::mysql:
-        return "mysql -h 127.0.0.1 -P 3306 -u\"$MYSQL_USER\" -p\"$MYSQL_PASSWORD\" -e 'SELECT 1'";
+        cmd = "mysqladmin --no-defaults -h 127.0.0.1 -P 3306 --connect-timeout=3 ping";
+        break;
     case engine::mariadb:
-        return "mariadb -h 127.0.0.1 -P 3306 -u\"$MARIADB_USER\" -p\"$MARIADB_PASSWORD\" -e 'SELECT 1'";
+        cmd = "mariadb-admin --no-defaults -h 127.0.0.1 -P 3306 --connect-timeout=3 ping";
+        break;
     }
-    return {};
+    // A Database made from a backup is ready once the restore finished (a failed restore leaves
+    // an initialised data directory that would otherwise look healthy).
+    if (restoring && !liveness)
+        cmd = "test -e \"" + restore_marker(e) + "\" && " + cmd;
+    return cmd;
 }
 
-json::value exec_probe(engine e, int failure_threshold) {
+json::value exec_probe(std::string command, int period, int failure_threshold) {
     return json::object{
-        {"exec", json::object{{"command", json::array{"sh", "-c", probe_command(e)}}}},
-        {"periodSeconds", 10},
+        {"exec", json::object{{"command", json::array{"sh", "-c", std::move(command)}}}},
+        {"periodSeconds", period},
         {"timeoutSeconds", 5},
         {"failureThreshold", failure_threshold},
     };
@@ -180,6 +209,12 @@ label_map labels(const api::object_meta& db, engine e, std::string_view componen
 std::string secret_name(const api::object_meta& db) {
     return db.name + "-credentials";
 }
+std::string superuser_secret_name(const api::object_meta& db) {
+    return db.name + "-superuser";
+}
+std::string init_configmap_name(const api::object_meta& db) {
+    return db.name + "-init";
+}
 std::string headless_service_name(const api::object_meta& db) {
     return db.name + "-headless";
 }
@@ -190,12 +225,35 @@ std::string data_claim_name(const api::object_meta& db, int ordinal) {
     return "data-" + db.name + "-" + std::to_string(ordinal);
 }
 
-std::string service_host(const api::object_meta& db, std::string_view cluster_domain) {
-    return db.name + "." + db.namespace_ + ".svc." + std::string(cluster_domain);
+std::string service_host(const api::object_meta& db) {
+    return db.name + "." + db.namespace_ + ".svc";
 }
 
 std::string endpoint(const api::object_meta& db, engine e) {
     return service_host(db) + ":" + std::to_string(default_port(e));
+}
+
+namespace {
+// 7 hex digits of FNV-1a: a short, stable suffix (Job names must fit 63 characters).
+std::string short_hash(std::string_view s) {
+    std::uint32_t h = 2166136261u;
+    for (char c : s) {
+        h ^= static_cast<unsigned char>(c);
+        h *= 16777619u;
+    }
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    for (int i = 0; i < 7; ++i)
+        out += hex[(h >> (4 * i)) & 15];
+    return out;
+}
+} // namespace
+
+std::string backup_job_name(const api::object_meta& db, std::string_view token) {
+    return db.name + "-backup-" + short_hash(token);
+}
+std::string credentials_job_name(const api::object_meta& db, std::string_view secret_version) {
+    return db.name + "-pw-" + short_hash(secret_version);
 }
 
 json::value render_secret(const api::object_meta& db, const database_spec& spec, std::string_view password) {
@@ -214,6 +272,24 @@ json::value render_secret(const api::object_meta& db, const database_spec& spec,
     return o;
 }
 
+json::value
+render_superuser_secret(const api::object_meta& db, const database_spec& spec, std::string_view password) {
+    json::object data{
+        {"username", base64_encode(superuser(spec.engine))},
+        {"password", base64_encode(password)},
+        {"host", base64_encode(service_host(db))},
+        {"port", base64_encode(std::to_string(default_port(spec.engine)))},
+    };
+    std::string_view owner = spec.deletion == deletion_policy::delete_volumes ? kind : std::string_view();
+    json::object o = object_header(
+        "v1",
+        "Secret",
+        child_metadata(superuser_secret_name(db), db, labels(db, spec.engine, "superuser"), owner));
+    o.set("type", "Opaque");
+    o.set("data", std::move(data));
+    return o;
+}
+
 std::optional<std::string> password_from_secret(const json::value& secret) {
     const json::value* p = secret.at("data", "password");
     const std::string* s = p ? p->if_string() : nullptr;
@@ -223,6 +299,17 @@ std::optional<std::string> password_from_secret(const json::value& secret) {
     if (!password || password->empty())
         return std::nullopt;
     return password;
+}
+
+json::value render_init_configmap(const api::object_meta& db, const database_spec& spec) {
+    json::object o = object_header(
+        "v1", "ConfigMap", child_metadata(init_configmap_name(db), db, labels(db, spec.engine), kind));
+    o.set("data",
+          json::object{
+              {"10-kubecoro-users.sh", users_script(spec.engine)},
+              {"20-kubecoro-restore.sh", restore_script(spec.engine)},
+          });
+    return o;
 }
 
 json::value render_headless_service(const api::object_meta& db, const database_spec& spec) {
@@ -240,20 +327,68 @@ json::value render_headless_service(const api::object_meta& db, const database_s
 }
 
 json::value render_service(const api::object_meta& db, const database_spec& spec) {
+    // Ordinal 0 only: a StatefulSet left with more pods by an earlier version holds independent
+    // databases, and clients must keep reaching the same one.
+    label_map selector = selector_labels(db, spec.engine);
+    selector["statefulset.kubernetes.io/pod-name"] = db.name + "-0";
     json::object o =
         object_header("v1", "Service", child_metadata(db.name, db, labels(db, spec.engine), kind));
     o.set("spec",
           json::object{
               {"type", "ClusterIP"},
-              {"selector", to_json(selector_labels(db, spec.engine))},
+              {"selector", to_json(selector)},
               {"ports", port_list(spec.engine)},
           });
     return o;
 }
 
+namespace {
+
+json::array server_args(const database_spec& spec) {
+    json::array args;
+    for (const auto& [key, value] : spec.parameters) {
+        if (spec.engine == engine::postgresql) {
+            args.push_back("-c");
+            args.push_back(key + "=" + value);
+        } else {
+            args.push_back("--" + key + "=" + value);
+        }
+    }
+    return args;
+}
+
+json::value volume(std::string_view name, std::string_view source_kind, json::value source) {
+    json::object v{{"name", name}};
+    v.set(std::string(source_kind), std::move(source));
+    return v;
+}
+
+} // namespace
+
 json::value
 render_statefulset(const api::object_meta& db, const database_spec& spec, const observed_state& observed) {
     engine e = spec.engine;
+    const bool restoring = spec.bootstrap.has_value();
+    constexpr int period = 10;
+    json::array mounts{
+        volume_mount(e),
+        json::object{{"name", "init"}, {"mountPath", "/docker-entrypoint-initdb.d"}, {"readOnly", true}},
+    };
+    json::array volumes{
+        volume("init", "configMap", json::object{{"name", init_configmap_name(db)}, {"defaultMode", 0555}}),
+    };
+    if (e == engine::postgresql) {
+        // Parallel query and shared memory segments live in /dev/shm; the runtime's default is 64 MiB.
+        mounts.push_back(json::object{{"name", "shm"}, {"mountPath", "/dev/shm"}});
+        volumes.push_back(volume("shm", "emptyDir", json::object{{"medium", "Memory"}}));
+    }
+    if (restoring) {
+        mounts.push_back(json::object{{"name", "restore"}, {"mountPath", restore_mount}, {"readOnly", true}});
+        volumes.push_back(
+            volume("restore",
+                   "persistentVolumeClaim",
+                   json::object{{"claimName", spec.bootstrap->claim_name}, {"readOnly", true}}));
+    }
     json::object container{
         {"name", "database"},
         {"image", spec.image},
@@ -262,18 +397,49 @@ render_statefulset(const api::object_meta& db, const database_spec& spec, const 
              json::object{{"name", to_string(e)}, {"containerPort", default_port(e)}, {"protocol", "TCP"}}}},
         {"env", server_env(db, spec)},
         {"resources", resources(spec.resources)},
-        {"volumeMounts", json::array{volume_mount(e)}},
-        {"startupProbe", exec_probe(e, 90)}, // up to 15 minutes for init or crash recovery
-        {"readinessProbe", exec_probe(e, 3)},
-        {"livenessProbe", exec_probe(e, 6)},
+        {"volumeMounts", std::move(mounts)},
+        // First start, a restore and crash recovery may take up to spec.startupTimeoutSeconds.
+        {"startupProbe",
+         exec_probe(probe_command(e, false, restoring),
+                    period,
+                    (spec.startup_timeout_seconds + period - 1) / period)},
+        {"readinessProbe", exec_probe(probe_command(e, false, restoring), 5, 3)},
+        {"livenessProbe", exec_probe(probe_command(e, true, restoring), period, 6)},
         {"securityContext", container_security_context()},
     };
+    if (!spec.parameters.empty())
+        container.set("args", server_args(spec));
+    json::object security = pod_security_context();
+    // Skips the recursive chown of a large volume on every start once its root is right.
+    security.set("fsGroupChangePolicy", "OnRootMismatch");
     json::object pod_spec{
         {"automountServiceAccountToken", false},
-        {"terminationGracePeriodSeconds", termination_grace_seconds},
-        {"securityContext", pod_security_context()},
+        {"terminationGracePeriodSeconds", spec.shutdown_timeout_seconds},
+        {"securityContext", std::move(security)},
         {"containers", json::array{std::move(container)}},
+        {"volumes", std::move(volumes)},
     };
+    const scheduling_spec& where = spec.scheduling;
+    if (where.affinity) {
+        pod_spec.set("affinity", *where.affinity);
+    } else {
+        // Soft: on one node the pods still run together; on several they spread.
+        json::object term{
+            {"topologyKey", "kubernetes.io/hostname"},
+            {"labelSelector", json::object{{"matchLabels", to_json(selector_labels(db, e))}}},
+        };
+        json::object preferred{{"weight", 100}, {"podAffinityTerm", std::move(term)}};
+        pod_spec.set("affinity",
+                     json::object{{"podAntiAffinity",
+                                   json::object{{"preferredDuringSchedulingIgnoredDuringExecution",
+                                                 json::array{std::move(preferred)}}}}});
+    }
+    if (!where.node_selector.empty())
+        pod_spec.set("nodeSelector", to_json(where.node_selector));
+    if (where.tolerations)
+        pod_spec.set("tolerations", *where.tolerations);
+    if (!where.priority_class_name.empty())
+        pod_spec.set("priorityClassName", where.priority_class_name);
     std::string claim_storage = spec.storage;
     if (observed.statefulset && !observed.statefulset->claim_storage.empty())
         claim_storage = observed.statefulset->claim_storage;
@@ -322,75 +488,99 @@ json::value render_backup_pvc(const api::object_meta& db, const database_spec& s
     return o;
 }
 
-std::string backup_script(engine e) {
-    std::string dump;
-    switch (e) {
-    case engine::postgresql:
-        dump = "pg_dumpall -h \"$DB_HOST\" -p \"$DB_PORT\"";
-        break;
-    case engine::mysql:
-        dump = "mysqldump -h \"$DB_HOST\" -P \"$DB_PORT\" -uroot -p\"$DB_PASSWORD\" --single-transaction "
-               "--all-databases --routines --events";
-        break;
-    case engine::mariadb:
-        dump = "mariadb-dump -h \"$DB_HOST\" -P \"$DB_PORT\" -uroot -p\"$DB_PASSWORD\" --single-transaction "
-               "--all-databases --routines --events";
-        break;
-    }
-    // Dump to a hidden name and rename when complete, so a failed run never counts as a backup
-    // (a file, not a pipe into gzip: POSIX sh has no pipefail to catch a failing dump).
-    return "set -eu\n"
-           "cd /backup\n"
-           "rm -f .partial-*\n"
-           "ts=$(date -u +%Y%m%dT%H%M%SZ)\n" +
-           dump +
-           " > \".partial-$ts.sql\"\n"
-           "gzip \".partial-$ts.sql\"\n"
-           "mv \".partial-$ts.sql.gz\" \"$ts.sql.gz\"\n"
-           "ls -1t -- *.sql.gz | tail -n +$((RETENTION + 1)) | xargs -r rm -f --\n"
-           "echo \"backup $ts.sql.gz written\"\n";
-}
+namespace {
 
-json::value
-render_cronjob(const api::object_meta& db, const database_spec& spec, std::string_view api_version) {
-    engine e = spec.engine;
-    std::string secret = secret_name(db);
+constexpr std::string_view credentials_component = "credentials";
+
+// The superuser's connection, as the engine's clients read it from the environment.
+json::array superuser_env(const api::object_meta& db, engine e) {
+    std::string secret = superuser_secret_name(db);
     json::array env{
         env_value("DB_HOST", db.name),
         env_value("DB_PORT", std::to_string(default_port(e))),
-        env_value("RETENTION", std::to_string(spec.backup.retention)),
     };
     if (e == engine::postgresql) {
+        env.push_back(env_value("PGHOST", db.name));
+        env.push_back(env_value("PGPORT", std::to_string(default_port(e))));
         env.push_back(env_from_secret("PGUSER", secret, "username"));
         env.push_back(env_from_secret("PGPASSWORD", secret, "password"));
     } else {
-        env.push_back(env_from_secret("DB_PASSWORD", secret, "password"));
+        env.push_back(env_from_secret("DB_USER", secret, "username"));
+        env.push_back(env_from_secret("MYSQL_PWD", secret, "password"));
     }
+    return env;
+}
+
+// A Job's spec: one pod of the server's image (its clients match the server's version) running
+// `script` under bash, with a deadline, bounded resources and no retries storm.
+json::object job_spec(const label_map& job_labels,
+                      const database_spec& spec,
+                      std::string_view container_name,
+                      std::string script,
+                      json::array env,
+                      json::array mounts,
+                      json::array volumes,
+                      int deadline_seconds) {
     json::object container{
-        {"name", "backup"},
-        // The server's own image: its dump tool matches the server version.
+        {"name", container_name},
         {"image", spec.image},
-        {"command", json::array{"sh", "-c", backup_script(e)}},
+        {"command", json::array{"bash", "-c", std::move(script)}},
         {"env", std::move(env)},
-        {"volumeMounts", json::array{json::object{{"name", "backup"}, {"mountPath", "/backup"}}}},
+        {"resources",
+         json::object{
+             {"requests", json::object{{"cpu", "100m"}, {"memory", "128Mi"}}},
+             {"limits", json::object{{"memory", "1Gi"}}},
+         }},
         {"securityContext", container_security_context()},
     };
-    label_map job_labels = labels(db, e, backup_component);
-    json::object pod{
-        {"metadata", json::object{{"labels", to_json(job_labels)}}},
-        {"spec",
+    if (!mounts.empty())
+        container.set("volumeMounts", std::move(mounts));
+    json::object pod_spec{
+        {"restartPolicy", "Never"},
+        {"automountServiceAccountToken", false},
+        {"securityContext", pod_security_context()},
+        {"containers", json::array{std::move(container)}},
+    };
+    if (!volumes.empty())
+        pod_spec.set("volumes", std::move(volumes));
+    // On the nodes the server may use (the backup claim is usually bound there too).
+    if (!spec.scheduling.node_selector.empty())
+        pod_spec.set("nodeSelector", to_json(spec.scheduling.node_selector));
+    if (spec.scheduling.tolerations)
+        pod_spec.set("tolerations", *spec.scheduling.tolerations);
+    if (!spec.scheduling.priority_class_name.empty())
+        pod_spec.set("priorityClassName", spec.scheduling.priority_class_name);
+    return json::object{
+        {"backoffLimit", 2},
+        {"activeDeadlineSeconds", deadline_seconds},
+        {"ttlSecondsAfterFinished", 7 * 24 * 3600},
+        {"template",
          json::object{
-             {"restartPolicy", "Never"},
-             {"automountServiceAccountToken", false},
-             {"securityContext", pod_security_context()},
-             {"containers", json::array{std::move(container)}},
-             {"volumes",
-              json::array{json::object{
-                  {"name", "backup"},
-                  {"persistentVolumeClaim", json::object{{"claimName", backup_name(db)}}},
-              }}},
+             {"metadata", json::object{{"labels", to_json(job_labels)}}},
+             {"spec", std::move(pod_spec)},
          }},
     };
+}
+
+json::object backup_job_spec(const api::object_meta& db, const database_spec& spec) {
+    json::array env = superuser_env(db, spec.engine);
+    env.push_back(env_value("RETENTION", std::to_string(spec.backup.retention)));
+    return job_spec(
+        labels(db, spec.engine, backup_component),
+        spec,
+        "backup",
+        backup_script(spec.engine),
+        std::move(env),
+        json::array{json::object{{"name", "backup"}, {"mountPath", "/backup"}}},
+        json::array{volume("backup", "persistentVolumeClaim", json::object{{"claimName", backup_name(db)}})},
+        6 * 3600);
+}
+
+} // namespace
+
+json::value
+render_cronjob(const api::object_meta& db, const database_spec& spec, std::string_view api_version) {
+    label_map job_labels = labels(db, spec.engine, backup_component);
     json::object o =
         object_header(api_version, "CronJob", child_metadata(backup_name(db), db, job_labels, kind));
     o.set("spec",
@@ -404,27 +594,57 @@ render_cronjob(const api::object_meta& db, const database_spec& spec, std::strin
               {"jobTemplate",
                json::object{
                    {"metadata", json::object{{"labels", to_json(job_labels)}}},
-                   {"spec", json::object{{"backoffLimit", 2}, {"template", std::move(pod)}}},
+                   {"spec", backup_job_spec(db, spec)},
                }},
           });
     return o;
 }
 
-std::vector<json::value> render_volume_expansions(const api::object_meta& db,
-                                                  const database_spec& spec,
-                                                  const observed_state& observed) {
+json::value render_backup_job(const api::object_meta& db, const database_spec& spec, std::string_view token) {
+    label_map job_labels = labels(db, spec.engine, backup_component);
+    json::object o =
+        object_header("batch/v1", "Job", child_metadata(backup_job_name(db, token), db, job_labels, kind));
+    o.set("spec", backup_job_spec(db, spec));
+    return o;
+}
+
+json::value render_credentials_job(const api::object_meta& db,
+                                   const database_spec& spec,
+                                   std::string_view secret_version) {
+    label_map job_labels = labels(db, spec.engine, credentials_component);
+    json::value meta = child_metadata(credentials_job_name(db, secret_version), db, job_labels, kind);
+    if (auto* m = meta.if_object())
+        m->set("annotations", json::object{{"kubecoro.dev/secret-version", secret_version}});
+    json::array env = superuser_env(db, spec.engine);
+    env.push_back(env_from_secret("APP_PASSWORD", secret_name(db), "password"));
+    json::object o = object_header("batch/v1", "Job", std::move(meta));
+    o.set(
+        "spec",
+        job_spec(job_labels, spec, "credentials", password_script(spec.engine), std::move(env), {}, {}, 300));
+    return o;
+}
+
+std::vector<json::value>
+render_claim_updates(const api::object_meta& db, const database_spec& spec, const observed_state& observed) {
     std::vector<json::value> out;
+    std::optional<int> major =
+        spec.engine == engine::postgresql ? leading_integer(spec.version) : std::nullopt;
     for (const observed_pvc& pvc : observed.data_pvcs) {
         std::optional<int> c = compare_quantities(pvc.requested, spec.storage);
-        if (!c || *c >= 0)
+        bool grow = c && *c < 0;
+        bool label = major && pvc.major.empty();
+        if (!grow && !label)
             continue;
         api::object_meta meta;
         meta.name = pvc.name;
         meta.namespace_ = db.namespace_;
+        if (label)
+            meta.labels[std::string(major_label)] = std::to_string(*major);
         json::object o = object_header("v1", "PersistentVolumeClaim", json::encode_meta(meta));
-        o.set(
-            "spec",
-            json::object{{"resources", json::object{{"requests", json::object{{"storage", spec.storage}}}}}});
+        if (grow)
+            o.set("spec",
+                  json::object{
+                      {"resources", json::object{{"requests", json::object{{"storage", spec.storage}}}}}});
         out.push_back(std::move(o));
     }
     return out;
@@ -432,11 +652,13 @@ std::vector<json::value> render_volume_expansions(const api::object_meta& db,
 
 std::vector<json::value> render_children(const api::object_meta& db,
                                          const database_spec& spec,
-                                         std::string_view password,
+                                         const passwords& passwords,
                                          const observed_state& observed,
                                          const api_versions& versions) {
     std::vector<json::value> out;
-    out.push_back(render_secret(db, spec, password));
+    out.push_back(render_superuser_secret(db, spec, passwords.superuser));
+    out.push_back(render_secret(db, spec, passwords.app));
+    out.push_back(render_init_configmap(db, spec));
     out.push_back(render_headless_service(db, spec));
     out.push_back(render_service(db, spec));
     out.push_back(render_statefulset(db, spec, observed));
@@ -446,7 +668,7 @@ std::vector<json::value> render_children(const api::object_meta& db,
         out.push_back(render_backup_pvc(db, spec));
         out.push_back(render_cronjob(db, spec, versions.cronjob));
     }
-    for (json::value& pvc : render_volume_expansions(db, spec, observed))
+    for (json::value& pvc : render_claim_updates(db, spec, observed))
         out.push_back(std::move(pvc));
     return out;
 }

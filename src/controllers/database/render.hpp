@@ -15,34 +15,46 @@
 namespace kubecoro::controllers::database {
 
 inline constexpr std::string_view kind = "Database";
-// The account and database the images create at first start. MySQL and MariaDB root use the same
-// password (the backup job dumps as root).
+// The application account and database every Database has (docs/database.md).
 inline constexpr std::string_view app_user = "app";
 inline constexpr std::string_view app_database = "app";
-inline constexpr std::string_view default_cluster_domain = "cluster.local";
+// On the Database: a new value starts a backup now (kubectl annotate db/x kubecoro.dev/backup-now=$(date
+// +%s)).
+inline constexpr std::string_view backup_now_annotation = "kubecoro.dev/backup-now";
 
 // app.kubernetes.io/{name: <engine>, instance: <db>, component: database}: selects the server pods
-// (and not the backup job's, whose component is "backup").
+// (and not the jobs', whose component is "backup" or "credentials").
 label_map selector_labels(const api::object_meta& db, engine e);
 // The selector labels with `component`, plus app.kubernetes.io/managed-by: kubecoro.
 label_map labels(const api::object_meta& db, engine e, std::string_view component = "database");
 
-std::string secret_name(const api::object_meta& db);           // <name>-credentials
+std::string secret_name(const api::object_meta& db); // <name>-credentials: the application's
+std::string
+superuser_secret_name(const api::object_meta& db);           // <name>-superuser: the operator's and backups'
+std::string init_configmap_name(const api::object_meta& db); // <name>-init: first-start scripts
 std::string headless_service_name(const api::object_meta& db); // <name>-headless
 std::string backup_name(const api::object_meta& db);           // <name>-backup (PVC and CronJob)
 // data-<name>-<ordinal>: the claim the StatefulSet creates for each pod.
 std::string data_claim_name(const api::object_meta& db, int ordinal);
-// <name>.<namespace>.svc.<cluster domain>
-std::string service_host(const api::object_meta& db,
-                         std::string_view cluster_domain = default_cluster_domain);
+// <name>.<namespace>.svc: resolves in every pod whatever the cluster's DNS domain.
+std::string service_host(const api::object_meta& db);
 // "<service host>:<port>", what status.endpoint shows.
 std::string endpoint(const api::object_meta& db, engine e);
+// On-demand backup and credentials jobs: <name>-backup-<7 hex> and <name>-pw-<7 hex> of `token`.
+std::string backup_job_name(const api::object_meta& db, std::string_view token);
+std::string credentials_job_name(const api::object_meta& db, std::string_view secret_version);
 
 // Secret <name>-credentials: username, password, host, port, database, uri (base64 data, so
 // applying the same password again changes nothing).
 json::value render_secret(const api::object_meta& db, const database_spec& spec, std::string_view password);
-// The password kept in an existing credentials Secret (data.password), so it is generated once.
+// Secret <name>-superuser: username, password, host, port. Not owned by the Database (like the
+// data it opens, it outlives a Retain deletion; Delete removes it).
+json::value
+render_superuser_secret(const api::object_meta& db, const database_spec& spec, std::string_view password);
+// The password kept in an existing Secret (data.password).
 std::optional<std::string> password_from_secret(const json::value& secret);
+// ConfigMap <name>-init: users_script and restore_script, mounted in /docker-entrypoint-initdb.d.
+json::value render_init_configmap(const api::object_meta& db, const database_spec& spec);
 
 json::value render_headless_service(const api::object_meta& db, const database_spec& spec);
 json::value render_service(const api::object_meta& db, const database_spec& spec);
@@ -60,25 +72,34 @@ json::value render_backup_pvc(const api::object_meta& db, const database_spec& s
 // api_version: "batch/v1" (Kubernetes 1.21+) or "batch/v1beta1".
 json::value
 render_cronjob(const api::object_meta& db, const database_spec& spec, std::string_view api_version);
-// The shell script the backup job runs (exposed for tests and docs).
-std::string backup_script(engine e);
+// A Job running the backup now, named backup_job_name(db, token).
+json::value render_backup_job(const api::object_meta& db, const database_spec& spec, std::string_view token);
+// A Job setting the application user's password inside the server to the application Secret's,
+// for the Secret at `secret_version` (annotated kubecoro.dev/secret-version).
+json::value render_credentials_job(const api::object_meta& db,
+                                   const database_spec& spec,
+                                   std::string_view secret_version);
 
-// Apply configurations raising spec.resources.requests.storage of the existing data claims that
-// request less than spec.storage.
-std::vector<json::value> render_volume_expansions(const api::object_meta& db,
-                                                  const database_spec& spec,
-                                                  const observed_state& observed);
+// Apply configurations for the existing data claims: spec.resources.requests.storage raised to
+// spec.storage where they request less, and (PostgreSQL) the major-version label where missing.
+std::vector<json::value>
+render_claim_updates(const api::object_meta& db, const database_spec& spec, const observed_state& observed);
 
 struct api_versions {
     std::string pdb = "policy/v1";
     std::string cronjob = "batch/v1";
 };
 
-// Everything to apply for `spec`, in a workable order: Secret, Services, StatefulSet, then the PDB
-// (replicas > 1), the backup PVC and CronJob (backup enabled), and volume expansions.
+struct passwords {
+    std::string app, superuser;
+};
+
+// Everything to apply for `spec`, in a workable order: Secrets, init ConfigMap, Services,
+// StatefulSet, then the PDB (replicas > 1), the backup PVC and CronJob (backup enabled), and the
+// claim updates.
 std::vector<json::value> render_children(const api::object_meta& db,
                                          const database_spec& spec,
-                                         std::string_view password,
+                                         const passwords& passwords,
                                          const observed_state& observed,
                                          const api_versions& versions = {});
 

@@ -374,6 +374,163 @@ void read_backup(const json::value& spec, field_errors& errors, backup_spec& out
     }
 }
 
+// Settings the operator itself sets or relies on (where the server listens, where its data and
+// sockets are): a parameter may not move them.
+bool operator_owned(engine e, std::string key) {
+    if (e == engine::postgresql) {
+        for (std::string_view k : {"listen_addresses",
+                                   "port",
+                                   "data_directory",
+                                   "hba_file",
+                                   "ident_file",
+                                   "config_file",
+                                   "unix_socket_directories",
+                                   "external_pid_file",
+                                   "primary_conninfo",
+                                   "primary_slot_name",
+                                   "hot_standby"})
+            if (key == k)
+                return true;
+        return false;
+    }
+    std::replace(key.begin(), key.end(), '-', '_'); // my.cnf accepts both spellings
+    for (std::string_view k : {"port",
+                               "bind_address",
+                               "datadir",
+                               "socket",
+                               "skip_networking",
+                               "pid_file",
+                               "user",
+                               "server_id",
+                               "read_only",
+                               "skip_grant_tables",
+                               "init_file"})
+        if (key == k)
+            return true;
+    return false;
+}
+
+// PostgreSQL setting names are identifiers (a dot for extensions' settings); my.cnf keys letters,
+// digits, '_' and '-'.
+bool is_parameter_name(engine e, std::string_view key) {
+    if (key.empty() || key.size() > 64 || !(std::islower(static_cast<unsigned char>(key[0])) != 0))
+        return false;
+    return std::all_of(key.begin(), key.end(), [e](char c) {
+        return is_lower_alnum(c) || c == '_' || (e == engine::postgresql ? c == '.' : c == '-');
+    });
+}
+
+void read_parameters(const json::value& spec,
+                     engine e,
+                     field_errors& errors,
+                     std::map<std::string, std::string>& out) {
+    const json::value* p = spec.at("parameters");
+    if (!p || p->is_null())
+        return;
+    const json::object* o = p->if_object();
+    if (!o) {
+        errors.add("spec.parameters", "must be a map of setting names to string values");
+        return;
+    }
+    for (const auto& [key, v] : *o) {
+        std::string field = "spec.parameters." + key;
+        const std::string* value = v.if_string();
+        if (!value) {
+            errors.add(field, "must be a string (quote numbers and booleans)");
+            continue;
+        }
+        if (!is_parameter_name(e, key)) {
+            errors.add(field,
+                       "is not a setting name (lowercase letters, digits, " +
+                           std::string(e == engine::postgresql ? "'_' and '.'" : "'_' and '-'") + ")");
+            continue;
+        }
+        if (operator_owned(e, key)) {
+            errors.add(field, "is set by kubecoro and cannot be overridden");
+            continue;
+        }
+        if (value->find('\0') != std::string::npos || value->find('\n') != std::string::npos) {
+            errors.add(field, "must be one line");
+            continue;
+        }
+        out[key] = *value;
+    }
+}
+
+// A dump's name as the backup job writes it: the UTC time it started, 20250101T020000Z.
+bool is_dump_name(std::string_view s) {
+    if (s.size() != 16 || s[8] != 'T' || s[15] != 'Z')
+        return false;
+    for (std::size_t i = 0; i < 15; ++i)
+        if (i != 8 && !(s[i] >= '0' && s[i] <= '9'))
+            return false;
+    return true;
+}
+
+// nodeSelector, tolerations, affinity, priorityClassName: checked for their shape here; the API
+// server validates their content when the StatefulSet is applied (ApplyFailed names the field).
+void read_scheduling(const json::value& spec, field_errors& errors, scheduling_spec& out) {
+    if (const json::value* ns = spec.at("nodeSelector"); ns && !ns->is_null()) {
+        const json::object* o = ns->if_object();
+        if (!o)
+            errors.add("spec.nodeSelector", "must be a map of label keys to values");
+        else
+            for (const auto& [k, v] : *o) {
+                if (const std::string* value = v.if_string())
+                    out.node_selector[k] = *value;
+                else
+                    errors.add("spec.nodeSelector." + k, "must be a string");
+            }
+    }
+    if (const json::value* t = spec.at("tolerations"); t && !t->is_null()) {
+        const json::array* a = t->if_array();
+        if (!a || !std::all_of(a->begin(), a->end(), [](const json::value& v) { return v.is_object(); }))
+            errors.add("spec.tolerations", "must be a list of tolerations");
+        else if (!a->empty())
+            out.tolerations = *t;
+    }
+    if (const json::value* a = spec.at("affinity"); a && !a->is_null()) {
+        if (!a->is_object())
+            errors.add("spec.affinity", "must be an affinity object");
+        else
+            out.affinity = *a;
+    }
+    field_reader r{spec, "spec.", errors};
+    if (const std::string* p = r.string("priorityClassName")) {
+        if (!is_dns_subdomain(*p))
+            errors.add("spec.priorityClassName", quoted(*p) + " is not a PriorityClass name");
+        out.priority_class_name = *p;
+    }
+}
+
+void read_bootstrap(const json::value& spec, field_errors& errors, std::optional<bootstrap_spec>& out) {
+    const json::value* b = spec.at("bootstrap");
+    if (!b || b->is_null())
+        return;
+    const json::value* from = b->at("fromBackup");
+    if (!from || !from->is_object()) {
+        errors.add("spec.bootstrap.fromBackup", "required when spec.bootstrap is set (claimName and dump)");
+        return;
+    }
+    field_reader r{*from, "spec.bootstrap.fromBackup.", errors};
+    bootstrap_spec boot;
+    if (const std::string* claim =
+            r.required_string("claimName", "the source Database's backup claim, <name>-backup")) {
+        boot.claim_name = *claim;
+        if (!is_dns_subdomain(*claim))
+            errors.add("spec.bootstrap.fromBackup.claimName", quoted(*claim) + " is not a claim name");
+    }
+    boot.dump = "latest";
+    if (const std::string* dump = r.string("dump")) {
+        boot.dump = *dump;
+        if (*dump != "latest" && !is_dump_name(*dump))
+            errors.add("spec.bootstrap.fromBackup.dump",
+                       quoted(*dump) + " is neither \"latest\" nor a dump's name (its UTC start time, "
+                                       "for example 20250101T020000Z)");
+    }
+    out = boot;
+}
+
 } // namespace
 
 core::result<database_spec> parse_spec(const json::value& db) {
@@ -394,6 +551,11 @@ core::result<database_spec> parse_spec(const json::value& db) {
         out.version = *version;
         if (!is_tag(out.version))
             errors.add("spec.version", quoted(out.version) + " is not a valid image tag");
+        else if (out.engine == engine::postgresql && !leading_integer(out.version))
+            errors.add("spec.version",
+                       quoted(out.version) +
+                           " names no PostgreSQL major version (for example \"16\" or \"16.4\"): the data "
+                           "directory belongs to one major, and a floating tag would move it");
     }
     if (const std::string* image = r.string("image")) {
         if (image->empty())
@@ -430,10 +592,26 @@ core::result<database_spec> parse_spec(const json::value& db) {
             errors.add("spec.deletionPolicy", "must be Retain or Delete (got " + quoted(*policy) + ")");
     }
     r.boolean("paused", out.paused);
+    read_parameters(*spec, out.engine, errors, out.parameters);
+    r.integer("startupTimeoutSeconds", 60, 86400, out.startup_timeout_seconds);
+    r.integer("shutdownTimeoutSeconds", 10, 3600, out.shutdown_timeout_seconds);
+    read_bootstrap(*spec, errors, out.bootstrap);
+    read_scheduling(*spec, errors, out.scheduling);
 
     if (!errors.empty())
         return errors.fail();
     return out;
+}
+
+core::result<void> validate_topology(const database_spec& spec) {
+    if (spec.replicas <= 1)
+        return {};
+    return core::fail(
+        core::errc::invalid_argument,
+        "spec.replicas: " + std::to_string(spec.replicas) +
+            " instances would be independent databases behind one Service (writes scattered, "
+            "reads disagreeing, each backup a fraction of the data): kubecoro runs one instance "
+            "until replication is implemented; set replicas: 1");
 }
 
 core::result<void> validate_name(std::string_view name, const database_spec& spec) {
@@ -545,6 +723,8 @@ observed_pvc observe_pvc(const json::value& pvc) {
         .storage_class = pvc.at("spec", "storageClassName")
                              ? std::optional<std::string>(string_at(pvc.at("spec", "storageClassName")))
                              : std::nullopt,
+        .engine = string_at(pvc.at("metadata", "labels", "app.kubernetes.io/name")),
+        .major = string_at(pvc.at("metadata", "labels", major_label)),
     };
 }
 
@@ -558,12 +738,49 @@ observed_cronjob observe_cronjob(const json::value& cronjob) {
 observed_job observe_job(const json::value& job) {
     observed_job out;
     out.name = string_at(job.at("metadata", "name"));
+    out.component = string_at(job.at("metadata", "labels", "app.kubernetes.io/component"));
+    out.secret_version = string_at(job.at("metadata", "annotations", "kubecoro.dev/secret-version"));
     out.succeeded = condition_true(job, "Complete");
     out.failed = condition_true(job, "Failed");
     if (out.succeeded)
         out.finished_time = string_at(job.at("status", "completionTime"));
-    if (out.failed)
+    if (out.failed) {
         out.finished_time = condition_time(job, "Failed");
+        if (const json::value* list = job.at("status", "conditions"); list && list->is_array())
+            for (const json::value& c : *list->if_array())
+                if (string_at(c.at("type")) == "Failed")
+                    out.failure = string_at(c.at("reason")) + ": " + string_at(c.at("message"));
+    }
+    out.created = string_at(job.at("metadata", "creationTimestamp"));
+    out.active = int_at(job.at("status", "active"));
+    return out;
+}
+
+bool observed_pod::stuck() const {
+    for (std::string_view r : {"ErrImagePull",
+                               "ImagePullBackOff",
+                               "InvalidImageName",
+                               "CrashLoopBackOff",
+                               "CreateContainerConfigError",
+                               "CreateContainerError"})
+        if (waiting_reason == r)
+            return true;
+    return false;
+}
+
+observed_pod observe_pod(const json::value& pod) {
+    observed_pod out;
+    out.name = string_at(pod.at("metadata", "name"));
+    out.revision = string_at(pod.at("metadata", "labels", "controller-revision-hash"));
+    out.ready = condition_true(pod, "Ready");
+    out.terminating = pod.at("metadata", "deletionTimestamp") != nullptr;
+    out.scheduled = !string_at(pod.at("spec", "nodeName")).empty();
+    if (const json::value* list = pod.at("status", "containerStatuses"); list && list->is_array())
+        for (const json::value& c : *list->if_array())
+            if (string_at(c.at("name")) == "database") {
+                out.waiting_reason = string_at(c.at("state", "waiting", "reason"));
+                out.waiting_message = string_at(c.at("state", "waiting", "message"));
+            }
     return out;
 }
 
@@ -598,8 +815,22 @@ core::result<void> validate_change(const database_spec& desired, const observed_
                            " belongs to another PostgreSQL major version (upgrade with a dump and restore "
                            "into a new Database)");
     }
-    for (const observed_pvc& pvc : observed.data_pvcs)
+    std::string want_engine(to_string(desired.engine));
+    std::optional<int> want_major = leading_integer(desired.version);
+    for (const observed_pvc& pvc : observed.data_pvcs) {
         data_sizes.push_back(pvc.requested);
+        if (!observed.statefulset && !pvc.engine.empty() && pvc.engine != want_engine)
+            errors.add("spec.engine",
+                       "claim " + pvc.name + " holds " + pvc.engine +
+                           " data (kept by deletionPolicy Retain): " + "it cannot serve " + want_engine +
+                           "; delete the claim or use another name");
+        else if (desired.engine == engine::postgresql && !pvc.major.empty() && want_major &&
+                 pvc.major != std::to_string(*want_major))
+            errors.add("spec.version",
+                       "claim " + pvc.name + " holds PostgreSQL " + pvc.major + " data: it cannot serve " +
+                           quoted(desired.version) +
+                           " (upgrade with a dump and restore into a new Database)");
+    }
     refuse_shrink("spec.storage", data_sizes, desired.storage);
     if (observed.backup_pvc && desired.backup.enabled)
         refuse_shrink("spec.backup.storage", {observed.backup_pvc->requested}, desired.backup.storage);

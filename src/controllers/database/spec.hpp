@@ -39,6 +39,22 @@ struct backup_spec {
     bool operator==(const backup_spec&) const = default;
 };
 
+// spec.bootstrap.fromBackup: a new Database made from a dump in another Database's backup claim.
+struct bootstrap_spec {
+    std::string claim_name; // the source's backup claim, "<source>-backup"
+    std::string dump;       // a dump's name (its UTC timestamp, 20250101T020000Z) or "latest"
+    bool operator==(const bootstrap_spec&) const = default;
+};
+
+// Where the server pod may run: passed to its pod spec as given.
+struct scheduling_spec {
+    std::map<std::string, std::string> node_selector;
+    std::optional<json::value> tolerations; // an array of Tolerations
+    std::optional<json::value> affinity;    // an Affinity; replaces the default soft anti-affinity
+    std::string priority_class_name;
+    bool operator==(const scheduling_spec&) const = default;
+};
+
 struct database_spec {
     database::engine engine = database::engine::postgresql;
     std::string version;
@@ -50,6 +66,12 @@ struct database_spec {
     backup_spec backup;
     deletion_policy deletion = deletion_policy::retain;
     bool paused = false;
+    // Server settings: PostgreSQL `-c key=value`, MySQL/MariaDB `--key=value`.
+    std::map<std::string, std::string> parameters;
+    int startup_timeout_seconds = 3600; // first start, restore or crash recovery
+    int shutdown_timeout_seconds = 180; // a clean shutdown (checkpoint) before SIGKILL
+    std::optional<bootstrap_spec> bootstrap;
+    scheduling_spec scheduling;
     bool operator==(const database_spec&) const = default;
 };
 
@@ -57,6 +79,9 @@ struct database_spec {
 // (or what a client may have bypassed); the error message names every offending field, e.g.
 // "spec.storage: \"10GB\" is not a quantity; spec.replicas: must be between 1 and 5 (got 7)".
 core::result<database_spec> parse_spec(const json::value& db);
+
+// Until replication exists, one instance: more would be independent databases behind one Service.
+core::result<void> validate_topology(const database_spec& spec);
 
 // Checks metadata.name against the names of the children the API server would refuse: the
 // Services <name> and <name>-headless must be DNS-1035 labels (a letter first, no dots, at most
@@ -87,7 +112,11 @@ struct observed_pvc {
     std::string capacity;                     // status.capacity.storage
     bool resize_pending = false;              // a Resizing or FileSystemResizePending condition is True
     std::optional<std::string> storage_class; // spec.storageClassName
+    std::string engine;                       // label app.kubernetes.io/name
+    std::string major;                        // label kubecoro.dev/postgresql-major (PostgreSQL data)
 };
+
+inline constexpr std::string_view major_label = "kubecoro.dev/postgresql-major";
 
 struct observed_cronjob {
     std::string last_schedule_time;
@@ -96,9 +125,28 @@ struct observed_cronjob {
 
 struct observed_job {
     std::string name;
+    std::string component;      // label app.kubernetes.io/component: backup or credentials
+    std::string secret_version; // annotation kubecoro.dev/secret-version (credentials jobs)
     bool succeeded = false;
     bool failed = false;
     std::string finished_time; // completionTime, or when the Failed condition became True
+    std::string failure;       // the Failed condition's "reason: message"
+    std::string created;       // metadata.creationTimestamp
+    int active = 0;            // pods running
+};
+
+// The server pod (ordinal 0), read only while the StatefulSet has fewer ready pods than it wants.
+struct observed_pod {
+    std::string name;
+    std::string revision; // label controller-revision-hash
+    bool ready = false;
+    bool terminating = false;
+    bool scheduled = false;     // spec.nodeName is set
+    std::string waiting_reason; // the database container's state.waiting
+    std::string waiting_message;
+    // Waiting for something that will not change by itself: an image that cannot be pulled, a
+    // container that keeps crashing or cannot be created.
+    bool stuck() const;
 };
 
 struct observed_state {
@@ -106,17 +154,21 @@ struct observed_state {
     std::vector<observed_pvc> data_pvcs; // the StatefulSet's claims data-<name>-<ordinal>
     std::optional<observed_pvc> backup_pvc;
     std::optional<observed_cronjob> cronjob;
-    std::vector<observed_job> backup_jobs; // Jobs labelled as this database's backups
+    std::vector<observed_job> backup_jobs;      // Jobs labelled as this database's backups
+    std::vector<observed_job> credentials_jobs; // Jobs setting the application password
+    std::optional<observed_pod> pod;
 };
 
 observed_statefulset observe_statefulset(const json::value& sts);
 observed_pvc observe_pvc(const json::value& pvc);
 observed_cronjob observe_cronjob(const json::value& cronjob);
 observed_job observe_job(const json::value& job);
+observed_pod observe_pod(const json::value& pod);
 
-// Refuses what cannot be applied in place: another engine (taken from the StatefulSet's
-// app.kubernetes.io/name label), a smaller data or backup volume, another storage class, or a
-// PostgreSQL major version whose data directory differs from the one in use.
+// Refuses what cannot be applied in place: another engine (taken from the StatefulSet's and the
+// data claims' app.kubernetes.io/name label: a claim kept by Retain is reused only by the same
+// engine), a smaller data or backup volume, another storage class, or a PostgreSQL major version
+// other than the one the data directory belongs to.
 core::result<void> validate_change(const database_spec& desired, const observed_state& observed);
 
 // The PostgreSQL data directory for a version: /var/lib/postgresql/<major>/docker (the layout of

@@ -2,9 +2,12 @@
 
 #include "common/meta.hpp"
 #include "database/render.hpp"
+#include <kubecoro/api/cron.hpp>
+#include <kubecoro/config/exec_credential.hpp>
 #include <kubecoro/json/json.hpp>
 
 #include <algorithm>
+#include <cstdint>
 
 namespace kubecoro::controllers::database {
 
@@ -132,6 +135,12 @@ condition progressing_condition(const status_input& in, const rollout& r, phase 
         return c("False", "Paused", "spec.paused is true: the children are left as they are");
     if (!r.exists)
         return c("True", "Provisioning", "creating the StatefulSet");
+    if (const auto& pod = in.observed.pod; pod && !pod->ready && pod->stuck())
+        return c("False",
+                 "RolloutStuck",
+                 "pod " + pod->name + " is waiting: " + pod->waiting_reason +
+                     (pod->waiting_message.empty() ? std::string() : ": " + pod->waiting_message) +
+                     " (fix spec.image or spec.version; kubecoro replaces the pod once the spec is fixed)");
     if (r.resizing)
         return c("True", "Resizing", "expanding the data volumes to " + in.spec->storage);
     if (r.scaling)
@@ -169,6 +178,37 @@ std::string last_success(const observed_state& o) {
     return t;
 }
 
+std::optional<std::chrono::system_clock::time_point> parse_time(const std::string& t) {
+    if (t.empty())
+        return std::nullopt;
+    auto parsed = config::parse_rfc3339(t);
+    return parsed ? std::optional(*parsed) : std::nullopt;
+}
+
+// An unfinished backup Job that has run no pod since it was created (quota, admission), and since when.
+const observed_job* not_started(const status_input& in) {
+    for (const observed_job& j : in.observed.backup_jobs)
+        if (!j.succeeded && !j.failed && j.active == 0 && parse_time(j.created))
+            return &j;
+    return nullptr;
+}
+
+// When backups count as stale: two scheduled runs after the last success (or, without one, after
+// the Database was created) and a grace period.
+std::optional<std::chrono::system_clock::time_point> stale_at(const status_input& in,
+                                                              const std::string& last_successful) {
+    auto since = parse_time(last_successful);
+    if (!since)
+        since = parse_time(in.meta.creation_timestamp);
+    if (!since || !in.spec)
+        return std::nullopt;
+    auto first = api::next_run(in.spec->backup.schedule, *since);
+    auto second = first ? api::next_run(in.spec->backup.schedule, *first) : std::nullopt;
+    if (!second)
+        return std::nullopt;
+    return *second + backup_stale_grace;
+}
+
 condition backup_condition(const status_input& in, const std::string& last_successful) {
     auto c = [](std::string status, std::string_view reason, std::string message) {
         return make(condition_type::backup_ready, std::move(status), reason, std::move(message));
@@ -179,8 +219,25 @@ condition backup_condition(const status_input& in, const std::string& last_succe
         return c("False", "Disabled", "spec.backup.enabled is false");
     if (!in.observed.cronjob)
         return c("False", "NotScheduled", "the backup CronJob does not exist yet");
+    if (const observed_job* j = not_started(in);
+        j && in.clock >= *parse_time(j->created) + backup_start_limit)
+        return c("False",
+                 "BackupNotStarted",
+                 "backup job " + j->name + " has run no pod since " + j->created +
+                     ": something refuses it one (a ResourceQuota, LimitRange or admission policy; see "
+                     "kubectl describe job " +
+                     j->name + ")");
     if (const observed_job* j = latest_finished(in.observed.backup_jobs); j && j->failed)
-        return c("False", "BackupFailed", "backup job " + j->name + " failed at " + j->finished_time);
+        return c("False",
+                 "BackupFailed",
+                 "backup job " + j->name + " failed at " + j->finished_time +
+                     (j->failure.empty() ? std::string() : " (" + j->failure + ")"));
+    if (auto stale = stale_at(in, last_successful); stale && in.clock >= *stale)
+        return c("False",
+                 "BackupStale",
+                 (last_successful.empty() ? std::string("no backup has succeeded")
+                                          : "the last backup succeeded at " + last_successful) +
+                     ", and two runs of the schedule \"" + in.spec->backup.schedule + "\" have passed since");
     if (!last_successful.empty())
         return c("True", "BackupSucceeded", "the last backup completed at " + last_successful);
     return c("True", "Scheduled", "backups run on the schedule \"" + in.spec->backup.schedule + "\"");
@@ -202,6 +259,8 @@ condition reconcile_condition(const status_input& in) {
             return c("False", "VolumeExpansionFailed", clip_message(in.error->message));
         case error_kind::volume_expansion_not_supported:
             return c("False", "VolumeExpansionNotSupported", clip_message(in.error->message));
+        case error_kind::credentials_missing:
+            return c("False", "CredentialsMissing", clip_message(in.error->message));
         }
     }
     if (in.spec && in.spec->paused)
@@ -210,6 +269,21 @@ condition reconcile_condition(const status_input& in) {
 }
 
 } // namespace
+
+std::optional<std::chrono::system_clock::time_point> backup_recheck(const status_input& in) {
+    if (!in.spec || !in.spec->backup.enabled || !in.observed.cronjob)
+        return std::nullopt;
+    std::optional<std::chrono::system_clock::time_point> at;
+    auto sooner = [&](std::chrono::system_clock::time_point t) {
+        if (t > in.clock && (!at || t < *at))
+            at = t;
+    };
+    if (const observed_job* j = not_started(in))
+        sooner(*parse_time(j->created) + backup_start_limit);
+    if (auto stale = stale_at(in, last_success(in.observed)))
+        sooner(*stale);
+    return at;
+}
 
 database_status compute_status(const status_input& in) {
     database_status out;
@@ -226,8 +300,13 @@ database_status compute_status(const status_input& in) {
         out.selector = selector_string(selector_labels(in.meta, *e));
         out.endpoint = endpoint(in.meta, *e);
     }
-    if (in.spec || sts)
+    if (in.spec || sts) {
         out.secret_name = secret_name(in.meta);
+        out.superuser_secret_name = superuser_secret_name(in.meta);
+    }
+    out.credentials_version = in.credentials_version;
+    out.backup_request = in.backup_request;
+    out.backup = in.backup;
     out.current_image = sts ? sts->image : std::string();
     out.last_schedule_time = in.observed.cronjob ? in.observed.cronjob->last_schedule_time : std::string();
     out.last_successful_time = last_success(in.observed);
@@ -238,6 +317,14 @@ database_status compute_status(const status_input& in) {
                         progressing_condition(in, r, out.phase),
                         backup_condition(in, out.last_successful_time),
                         reconcile_condition(in)}) {
+        c.observed_generation = in.meta.generation;
+        runtime::set_condition(out.conditions, std::move(c), in.now);
+    }
+    if (in.credentials) {
+        condition c = make(condition_type::credentials_ready,
+                           in.credentials->status,
+                           in.credentials->reason,
+                           clip_message(in.credentials->message));
         c.observed_generation = in.meta.generation;
         runtime::set_condition(out.conditions, std::move(c), in.now);
     }
@@ -259,10 +346,24 @@ json::value render_status(const api::object_meta& db, const database_status& s) 
     set_nonempty(status, "selector", s.selector);
     set_nonempty(status, "endpoint", s.endpoint);
     set_nonempty(status, "secretName", s.secret_name);
+    set_nonempty(status, "superuserSecretName", s.superuser_secret_name);
+    if (!s.credentials_version.empty())
+        status.set("credentials", json::object{{"secretVersion", s.credentials_version}});
     set_nonempty(status, "currentImage", s.current_image);
     json::object backup;
     set_nonempty(backup, "lastScheduleTime", s.last_schedule_time);
     set_nonempty(backup, "lastSuccessfulTime", s.last_successful_time);
+    set_nonempty(backup, "lastRequest", s.backup_request);
+    set_nonempty(backup, "lastFailureTime", s.backup.last_failure_time);
+    set_nonempty(backup, "lastFailure", s.backup.last_failure);
+    if (!s.backup.last_dump_job.empty()) { // the job too, so its pods are listed once
+        json::object dump{{"job", s.backup.last_dump_job}};
+        if (!s.backup.last_dump.empty())
+            dump.set("name", s.backup.last_dump);
+        if (s.backup.last_dump_bytes >= 0)
+            dump.set("bytes", static_cast<std::int64_t>(s.backup.last_dump_bytes));
+        backup.set("lastDump", std::move(dump));
+    }
     if (!backup.empty())
         status.set("backup", std::move(backup));
     status.set("conditions", runtime::to_json(s.conditions));

@@ -7,6 +7,7 @@
 #include <kubecoro/json/value.hpp>
 #include <kubecoro/runtime/conditions.hpp>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +24,7 @@ inline constexpr std::string_view ready = "Ready";
 inline constexpr std::string_view progressing = "Progressing";
 inline constexpr std::string_view backup_ready = "BackupReady";
 inline constexpr std::string_view reconcile_succeeded = "ReconcileSucceeded";
+inline constexpr std::string_view credentials_ready = "CredentialsReady";
 } // namespace condition_type
 
 // Why a reconcile stopped before it finished applying the children.
@@ -36,20 +38,55 @@ enum class error_kind {
     // The StorageClass of a claim that must grow does not allow expansion (or there is none):
     // the claims were left at their size; everything else was applied.
     volume_expansion_not_supported,
+    // The superuser Secret is gone while data exists: the operator cannot log in, and will not
+    // generate a password the server does not have.
+    credentials_missing,
 };
 struct reconcile_error {
     error_kind kind = error_kind::apply_failed;
     std::string message;
 };
 
+// The CredentialsReady condition: whether the server has the application Secret's password.
+struct credentials_state {
+    std::string status = "True", reason = "Applied";
+    std::string message = "the application Secret's password is the server's";
+};
+
+// What status.backup remembers beyond the Jobs that still exist.
+struct backup_record {
+    std::string last_failure_time; // the newest failed backup Job's end
+    std::string last_failure;      // "job <name>: <reason>: <message>"
+    std::string last_dump;         // the newest dump's name (its UTC start time)
+    long long last_dump_bytes = -1;
+    std::string last_dump_job; // the Job that wrote it
+};
+
+// A backup Job with no running pod this long has been refused one (quota, admission).
+inline constexpr std::chrono::seconds backup_start_limit{60};
+// Slack after two missed schedules before BackupStale.
+inline constexpr std::chrono::minutes backup_stale_grace{10};
+
+struct status_input;
+// When the BackupReady condition may next change by time alone (a Job that may turn out not to
+// start, a schedule that may be missed); nullopt when nothing is pending.
+std::optional<std::chrono::system_clock::time_point> backup_recheck(const status_input& in);
+
 struct status_input {
     api::object_meta meta;             // of the Database: generation, deletionTimestamp
     std::optional<database_spec> spec; // empty when the spec is invalid
     std::optional<reconcile_error> error;
     observed_state observed;
-    std::vector<runtime::condition> conditions; // the Database's current status.conditions
-    std::string phase;                          // the Database's current status.phase
-    std::string now;                            // RFC 3339, for lastTransitionTime
+    std::vector<runtime::condition> conditions;   // the Database's current status.conditions
+    std::string phase;                            // the Database's current status.phase
+    std::string now;                              // RFC 3339, for lastTransitionTime
+    std::optional<credentials_state> credentials; // unknown when the reconcile stopped before it
+    // The application Secret's resourceVersion whose password the server is known to have (set at
+    // first start, or by a credentials job): status.credentials.secretVersion.
+    std::string credentials_version;
+    std::string backup_request;                  // the last kubecoro.dev/backup-now value handled
+    std::chrono::system_clock::time_point clock; // now, for the time-based backup checks
+    backup_record backup;                        // carried over from the status, updated by the controller
 };
 
 struct database_status {
@@ -61,9 +98,13 @@ struct database_status {
     std::string selector;
     std::string endpoint;
     std::string secret_name;
+    std::string superuser_secret_name;
+    std::string credentials_version;
     std::string current_image;
     std::string last_schedule_time;
     std::string last_successful_time;
+    std::string backup_request;
+    backup_record backup;
     std::vector<runtime::condition> conditions;
 };
 

@@ -2,6 +2,7 @@
 #include <kubecoro/core/errc.hpp>
 
 #include <array>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -126,14 +127,18 @@ problem check_field(std::string_view text, const field_spec& f) {
     }
 }
 
-// Go's time.ParseDuration: [sign] ("0" | (number unit)+), unit one of ns us µs μs ms s m h.
-bool is_go_duration(std::string_view s) {
-    if (!s.empty() && (s[0] == '+' || s[0] == '-'))
+// Go's time.ParseDuration: [sign] ("0" | (number unit)+), unit one of ns us µs μs ms s m h; the
+// duration in nanoseconds.
+std::optional<double> go_duration_ns(std::string_view s) {
+    double sign = 1;
+    if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
+        sign = s[0] == '-' ? -1 : 1;
         s.remove_prefix(1);
+    }
     if (s == "0")
-        return true;
+        return 0.0;
     if (s.empty())
-        return false;
+        return std::nullopt;
     double total_ns = 0;
     while (!s.empty()) {
         std::size_t i = 0;
@@ -147,7 +152,7 @@ bool is_go_duration(std::string_view s) {
                 value += (s[i] - '0') * scale;
         }
         if (!digits)
-            return false;
+            return std::nullopt;
         auto unit_end = i;
         while (unit_end < s.size() && !is_digit(s[unit_end]) && s[unit_end] != '.')
             ++unit_end;
@@ -166,11 +171,57 @@ bool is_go_duration(std::string_view s) {
         else if (unit == "h")
             ns = 3600e9;
         else
-            return false;
+            return std::nullopt;
         total_ns += value * ns;
         s.remove_prefix(unit_end);
     }
-    return total_ns <= 9223372036854775807.0;
+    return sign * total_ns;
+}
+
+bool is_go_duration(std::string_view s) {
+    auto ns = go_duration_ns(s);
+    return ns && *ns <= 9223372036854775807.0 && *ns >= -9223372036854775807.0;
+}
+
+// The values a field matches as bits (bit v for value v), and whether it was "*" or "?" (robfig's
+// star bit, which "*/n" with n > 1 clears).
+struct field_bits {
+    std::uint64_t bits = 0;
+    bool star = false;
+};
+
+// Expands a field validate_cron accepted.
+field_bits expand_field(std::string_view text, const field_spec& f) {
+    field_bits out;
+    while (true) {
+        auto comma = text.find(',');
+        std::string_view item = text.substr(0, comma);
+        auto slash = item.find('/');
+        auto range = item.substr(0, slash);
+        int start = f.min, end = f.max, step = 1;
+        bool star = range == "*" || range == "?";
+        bool single = false;
+        if (!star) {
+            auto dash = range.find('-');
+            (void)parse_value(range.substr(0, dash), f, start);
+            end = start;
+            single = dash == std::string_view::npos;
+            if (!single)
+                (void)parse_value(range.substr(dash + 1), f, end);
+        }
+        if (slash != std::string_view::npos) {
+            step = parse_number(item.substr(slash + 1)).value_or(1);
+            if (single)
+                end = f.max;
+        }
+        if (star && step == 1)
+            out.star = true;
+        for (int v = start; v <= end; v += step)
+            out.bits |= std::uint64_t{1} << v;
+        if (comma == std::string_view::npos)
+            return out;
+        text.remove_prefix(comma + 1);
+    }
 }
 
 } // namespace
@@ -223,6 +274,72 @@ core::result<void> validate_cron(std::string_view schedule) {
             return bad(std::string(fields[f].name) + " field " + quoted(parts[f]) + ": " + *p);
     }
     return {};
+}
+
+std::optional<std::chrono::system_clock::time_point> next_run(std::string_view schedule,
+                                                              std::chrono::system_clock::time_point after) {
+    using namespace std::chrono;
+    if (!validate_cron(schedule))
+        return std::nullopt;
+    constexpr std::string_view every = "@every ";
+    if (schedule.substr(0, every.size()) == every) {
+        double ns = go_duration_ns(schedule.substr(every.size())).value_or(0);
+        // robfig rounds up to a second at least.
+        return after +
+               std::max(seconds(1), duration_cast<seconds>(nanoseconds(static_cast<std::int64_t>(ns))));
+    }
+    std::string_view expr = schedule;
+    if (schedule == "@yearly" || schedule == "@annually")
+        expr = "0 0 1 1 *";
+    else if (schedule == "@monthly")
+        expr = "0 0 1 * *";
+    else if (schedule == "@weekly")
+        expr = "0 0 * * 0";
+    else if (schedule == "@daily" || schedule == "@midnight")
+        expr = "0 0 * * *";
+    else if (schedule == "@hourly")
+        expr = "0 * * * *";
+    std::array<field_bits, 5> f{};
+    std::size_t i = 0;
+    for (std::size_t n = 0; n < fields.size(); ++n) {
+        while (i < expr.size() && is_space(expr[i]))
+            ++i;
+        auto begin = i;
+        while (i < expr.size() && !is_space(expr[i]))
+            ++i;
+        f[n] = expand_field(expr.substr(begin, i - begin), fields[n]);
+    }
+    auto has = [](const field_bits& b, unsigned v) { return (b.bits >> v) & 1; };
+
+    auto t = floor<minutes>(after) + minutes(1);
+    const auto limit = t + days(366 * 8);
+    while (t < limit) {
+        const auto day = floor<days>(t);
+        const year_month_day date{day};
+        if (!has(f[3], static_cast<unsigned>(date.month()))) {
+            const year_month_day first{date.year(), date.month(), std::chrono::day{1}};
+            t = sys_days{first + months(1)};
+            continue;
+        }
+        const bool dom = has(f[2], static_cast<unsigned>(date.day()));
+        const bool dow = has(f[4], weekday{day}.c_encoding());
+        const bool day_ok = (f[2].star || f[4].star) ? (dom && dow) : (dom || dow);
+        if (!day_ok) {
+            t = day + days(1);
+            continue;
+        }
+        const hh_mm_ss clock{t - day};
+        if (!has(f[1], static_cast<unsigned>(clock.hours().count()))) {
+            t = day + clock.hours() + hours(1);
+            continue;
+        }
+        if (!has(f[0], static_cast<unsigned>(clock.minutes().count()))) {
+            t += minutes(1);
+            continue;
+        }
+        return time_point_cast<system_clock::duration>(t);
+    }
+    return std::nullopt;
 }
 
 } // namespace kubecoro::api

@@ -3,6 +3,8 @@
 #include <kubecoro/core/errc.hpp>
 #include <kubecoro/net/errc.hpp>
 
+#include <cstdint>
+
 namespace kubecoro::client {
 namespace {
 
@@ -37,8 +39,13 @@ awaitable<core::result<json::value>> call_for_object(std::shared_ptr<client_impl
 }
 
 std::string delete_body(const api::delete_options& o) {
-    // propagationPolicy and gracePeriodSeconds travel in the query (api::query).
+    // The API server reads the query's options only when there is no body: with a body (always
+    // sent, for preconditions) they must be in it too, or a Job's pods are orphaned.
     json::object body{{"kind", "DeleteOptions"}, {"apiVersion", "v1"}};
+    if (o.propagation_policy != api::propagation::unset)
+        body.set("propagationPolicy", api::to_string(o.propagation_policy));
+    if (o.grace_period_seconds)
+        body.set("gracePeriodSeconds", static_cast<std::int64_t>(*o.grace_period_seconds));
     if (o.precondition_uid || o.precondition_resource_version) {
         json::object pre;
         if (o.precondition_uid)

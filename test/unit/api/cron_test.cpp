@@ -116,3 +116,36 @@ TEST_CASE("time zones belong in the timeZone field") {
     CHECK(mentions("TZ=UTC 0 0 * * *", "use the timeZone field"));
     CHECK(mentions("CRON_TZ=Europe/Berlin 0 0 * * *", "use the timeZone field"));
 }
+
+namespace {
+std::chrono::system_clock::time_point at(int y, unsigned mo, unsigned d, int h, int mi, int s = 0) {
+    using namespace std::chrono;
+    return sys_days{year{y} / month{mo} / day{d}} + hours(h) + minutes(mi) + seconds(s);
+}
+std::optional<std::chrono::system_clock::time_point> next(std::string_view schedule,
+                                                          std::chrono::system_clock::time_point after) {
+    return api::next_run(schedule, after);
+}
+} // namespace
+
+TEST_CASE("next_run: the first activation strictly after a time, in UTC") {
+    CHECK(next("0 2 * * *", at(2026, 12, 6, 1, 59, 59)) == at(2026, 12, 6, 2, 0));
+    CHECK(next("0 2 * * *", at(2026, 12, 6, 2, 0)) == at(2026, 12, 7, 2, 0)); // strictly after
+    CHECK(next("*/15 * * * *", at(2026, 12, 6, 10, 7)) == at(2026, 12, 6, 10, 15));
+    CHECK(next("* * * * *", at(2026, 12, 6, 10, 7, 30)) == at(2026, 12, 6, 10, 8));
+    CHECK(next("0 */6 * * *", at(2026, 12, 6, 19, 0)) == at(2026, 12, 7, 0, 0));
+    CHECK(next("30 4 1 * *", at(2026, 12, 6, 0, 0)) == at(2027, 1, 1, 4, 30));   // across a year
+    CHECK(next("0 0 29 2 *", at(2026, 3, 1, 0, 0)) == at(2028, 2, 29, 0, 0));    // leap day
+    CHECK(next("0 0 * * SUN", at(2026, 12, 6, 0, 0)) == at(2026, 12, 13, 0, 0)); // 6 Dec 2026 is a Sunday
+    CHECK(next("0 0 * * 1-5", at(2026, 12, 5, 12, 0)) == at(2026, 12, 7, 0, 0)); // Saturday -> Monday
+    // Both day fields restricted: either matches (the 13th, or a Friday).
+    CHECK(next("0 0 13 * 5", at(2026, 12, 6, 0, 0)) == at(2026, 12, 11, 0, 0));
+    CHECK(next("0 0 1-31/2 JAN-MAR *", at(2026, 12, 6, 0, 0)) == at(2027, 1, 1, 0, 0));
+    CHECK(next("@daily", at(2026, 12, 6, 10, 0)) == at(2026, 12, 7, 0, 0));
+    CHECK(next("@hourly", at(2026, 12, 6, 10, 0)) == at(2026, 12, 6, 11, 0));
+    CHECK(next("@weekly", at(2026, 12, 6, 10, 0)) == at(2026, 12, 13, 0, 0));
+    CHECK(next("@yearly", at(2026, 12, 6, 10, 0)) == at(2027, 1, 1, 0, 0));
+    CHECK(next("@every 1h30m", at(2026, 12, 6, 10, 0)) == at(2026, 12, 6, 11, 30));
+    CHECK_FALSE(next("0 0 30 2 *", at(2026, 12, 6, 0, 0)).has_value()); // never
+    CHECK_FALSE(next("not a schedule", at(2026, 12, 6, 0, 0)).has_value());
+}

@@ -1,4 +1,5 @@
 #include "database/render.hpp"
+#include "database/scripts.hpp"
 #include "helpers.hpp"
 
 #include <doctest/doctest.h>
@@ -66,13 +67,34 @@ std::string probe_script(const value& container, std::string_view probe) {
     return *cmd->if_array()->at(2).if_string();
 }
 
-void check_secret_env(const value& container, std::string_view env, std::string_view key) {
+void check_secret_env(const value& container,
+                      std::string_view env,
+                      std::string_view key,
+                      std::string_view secret = "db1-credentials") {
     CAPTURE(env);
     const value* e = by_name(container.at("env"), env);
     REQUIRE(e);
-    CHECK(str(e->at("valueFrom", "secretKeyRef", "name")) == "db1-credentials");
+    CHECK(str(e->at("valueFrom", "secretKeyRef", "name")) == secret);
     CHECK(str(e->at("valueFrom", "secretKeyRef", "key")) == key);
     CHECK(e->at("value") == nullptr);
+}
+
+// The server reads its credentials only at first start: a Secret gone later must not keep a
+// restarted pod from starting.
+void check_optional_secret_env(const value& container,
+                               std::string_view env,
+                               std::string_view secret,
+                               std::string_view key = "password") {
+    check_secret_env(container, env, key, secret);
+    const value* e = by_name(container.at("env"), env);
+    REQUIRE(e);
+    CHECK(*e->at("valueFrom", "secretKeyRef", "optional") == value(true));
+}
+
+std::string env_value(const value& container, std::string_view env) {
+    const value* e = by_name(container.at("env"), env);
+    REQUIRE_MESSAGE(e, env);
+    return str(e->at("value"));
 }
 
 } // namespace
@@ -83,11 +105,19 @@ TEST_CASE("labels and names") {
           "app.kubernetes.io/component=database,app.kubernetes.io/instance=db1,app.kubernetes.io/name=mysql");
     CHECK(labels(m, engine::mysql, "backup").at("app.kubernetes.io/component") == "backup");
     CHECK(secret_name(m) == "db1-credentials");
+    CHECK(superuser_secret_name(m) == "db1-superuser");
+    CHECK(init_configmap_name(m) == "db1-init");
+    CHECK(backup_job_name(m, "now") == backup_job_name(m, "now"));
+    CHECK(backup_job_name(m, "now") != backup_job_name(m, "later"));
+    CHECK(backup_job_name(m, "now").rfind("db1-backup-", 0) == 0);
+    CHECK(backup_job_name(m, "now").size() == std::string("db1-backup-").size() + 7);
+    CHECK(credentials_job_name(m, "123").rfind("db1-pw-", 0) == 0);
     CHECK(headless_service_name(m) == "db1-headless");
     CHECK(backup_name(m) == "db1-backup");
     CHECK(data_claim_name(m, 2) == "data-db1-2");
-    CHECK(endpoint(m, engine::postgresql) == "db1.ns.svc.cluster.local:5432");
-    CHECK(endpoint(m, engine::mariadb) == "db1.ns.svc.cluster.local:3306");
+    // No cluster domain: <svc>.<ns>.svc resolves through every pod's search path.
+    CHECK(endpoint(m, engine::postgresql) == "db1.ns.svc:5432");
+    CHECK(endpoint(m, engine::mariadb) == "db1.ns.svc:3306");
 }
 
 TEST_CASE("render_secret: base64 data and the password round trip") {
@@ -102,22 +132,70 @@ TEST_CASE("render_secret: base64 data and the password round trip") {
     };
     CHECK(decoded("username") == "app");
     CHECK(decoded("password") == "pa55-word_X");
-    CHECK(decoded("host") == "db1.ns.svc.cluster.local");
+    CHECK(decoded("host") == "db1.ns.svc");
     CHECK(decoded("port") == "5432");
     CHECK(decoded("database") == "app");
-    CHECK(decoded("uri") == "postgresql://app:pa55-word_X@db1.ns.svc.cluster.local:5432/app");
+    CHECK(decoded("uri") == "postgresql://app:pa55-word_X@db1.ns.svc:5432/app");
     CHECK(test_helpers::size(secret.at("data")) == 6);
     CHECK(secret.at("stringData") == nullptr);
     CHECK(password_from_secret(secret) == "pa55-word_X");
 
     value mysql = render_secret(m, spec_for("mysql", "8.4"), "p@ss/w");
-    CHECK(base64_decode(str(mysql.at("data", "uri"))) ==
-          "mysql://app:p%40ss%2Fw@db1.ns.svc.cluster.local:3306/app");
+    CHECK(base64_decode(str(mysql.at("data", "uri"))) == "mysql://app:p%40ss%2Fw@db1.ns.svc:3306/app");
     CHECK(base64_decode(str(mysql.at("data", "port"))) == "3306");
 
     CHECK_FALSE(password_from_secret(parse(R"({"data":{}})")).has_value());
     CHECK_FALSE(password_from_secret(parse(R"({"data":{"password":"!!"}})")).has_value());
     CHECK_FALSE(password_from_secret(parse(R"({"data":{"password":""}})")).has_value());
+}
+
+TEST_CASE("render_superuser_secret: the operator's account, kept with the data") {
+    auto m = db_meta();
+    value pg = render_superuser_secret(m, spec_for("postgresql", "16"), "s3cret");
+    CHECK(str(pg.at("metadata", "name")) == "db1-superuser");
+    CHECK(str(pg.at("metadata", "labels", "app.kubernetes.io/component")) == "superuser");
+    CHECK(pg.at("metadata", "ownerReferences") == nullptr); // Retain keeps it with the volumes
+    CHECK(base64_decode(str(pg.at("data", "username"))) == "postgres");
+    CHECK(base64_decode(str(pg.at("data", "password"))) == "s3cret");
+    CHECK(base64_decode(str(pg.at("data", "host"))) == "db1.ns.svc");
+    CHECK(pg.at("data", "uri") == nullptr);
+    value maria =
+        render_superuser_secret(m, spec_for("mariadb", "11.4", R"(,"deletionPolicy":"Delete")"), "x");
+    CHECK(base64_decode(str(maria.at("data", "username"))) == "kubecoro");
+    check_owned(maria, "db1-superuser", "superuser");
+}
+
+TEST_CASE("render_init_configmap: the first-start scripts") {
+    value cm = render_init_configmap(db_meta(), spec_for("postgresql", "16"));
+    check_owned(cm, "db1-init");
+    CHECK(str(cm.at("data", "10-kubecoro-users.sh")) == users_script(engine::postgresql));
+    CHECK(str(cm.at("data", "20-kubecoro-restore.sh")) == restore_script(engine::postgresql));
+}
+
+TEST_CASE("scripts: least privilege, no password in an argument") {
+    std::string pg = users_script(engine::postgresql);
+    CHECK(pg.find("NOSUPERUSER NOCREATEDB NOCREATEROLE") != std::string::npos);
+    CHECK(pg.find("CREATE DATABASE app OWNER app") != std::string::npos);
+    CHECK(pg.find("<<SQL") != std::string::npos); // the password reaches psql through stdin
+    std::string maria = users_script(engine::mariadb);
+    CHECK(maria.find("MYSQL_PWD=$MARIADB_ROOT_PASSWORD mariadb --protocol=socket -uroot <<SQL") !=
+          std::string::npos);
+    CHECK(maria.find("GRANT ALL PRIVILEGES ON *.* TO 'kubecoro'@'%' WITH GRANT OPTION") != std::string::npos);
+    CHECK(users_script(engine::mysql).find("MYSQL_PWD=$MYSQL_ROOT_PASSWORD mysql ") != std::string::npos);
+    for (engine e : {engine::postgresql, engine::mysql, engine::mariadb}) {
+        CAPTURE(to_string(e));
+        for (const std::string& script :
+             {users_script(e), restore_script(e), backup_script(e), password_script(e)}) {
+            CHECK(script.find("-p\"$") == std::string::npos);
+            CHECK(script.find("--password") == std::string::npos);
+            CHECK(script.find("set -euo pipefail") != std::string::npos);
+        }
+        CHECK(restore_script(e).find("[[ -n ${KUBECORO_RESTORE_DUMP:-} ]] || exit 0") != std::string::npos);
+        CHECK(restore_script(e).find(restore_marker(e)) != std::string::npos);
+    }
+    CHECK(password_script(engine::postgresql).find("ALTER ROLE app PASSWORD '$pw'") != std::string::npos);
+    CHECK(password_script(engine::mariadb).find("ALTER USER 'app'@'%' IDENTIFIED BY") != std::string::npos);
+    CHECK(restore_script(engine::postgresql).find("--role=app") != std::string::npos);
 }
 
 TEST_CASE("services: headless for the StatefulSet, ClusterIP for clients") {
@@ -133,6 +211,9 @@ TEST_CASE("services: headless for the StatefulSet, ClusterIP for clients") {
 
     value client = render_service(m, spec_for("mariadb", "11.4"));
     check_owned(client, "db1");
+    // Ordinal 0 only: more pods (an earlier version) are independent databases.
+    CHECK(str(client.at("spec", "selector", "statefulset.kubernetes.io/pod-name")) == "db1-0");
+    CHECK(headless.at("spec", "selector", "statefulset.kubernetes.io/pod-name") == nullptr);
     CHECK(str(client.at("spec", "type")) == "ClusterIP");
     CHECK(client.at("spec", "clusterIP") == nullptr);
     const value* port = by_name(client.at("spec", "ports"), "mariadb");
@@ -161,18 +242,26 @@ TEST_CASE("render_statefulset: PostgreSQL") {
     REQUIRE(port);
     CHECK(num(port->at("containerPort")) == 5432);
     CHECK(str(port->at("protocol")) == "TCP");
-    check_secret_env(c, "POSTGRES_USER", "username");
-    check_secret_env(c, "POSTGRES_PASSWORD", "password");
-    check_secret_env(c, "POSTGRES_DB", "database");
+    CHECK(env_value(c, "POSTGRES_USER") == "postgres");
+    check_optional_secret_env(c, "POSTGRES_PASSWORD", "db1-superuser");
+    check_optional_secret_env(c, "KUBECORO_APP_PASSWORD", "db1-credentials");
+    CHECK(by_name(c.at("env"), "POSTGRES_DB") == nullptr);
+    CHECK(by_name(c.at("env"), "KUBECORO_RESTORE_DUMP") == nullptr);
     CHECK(str(by_name(c.at("env"), "PGDATA")->at("value")) == "/var/lib/postgresql/16/docker");
     const value* mount = by_name(c.at("volumeMounts"), "data");
     REQUIRE(mount);
     CHECK(str(mount->at("mountPath")) == "/var/lib/postgresql");
     CHECK(mount->at("subPath") == nullptr);
+    CHECK(str(by_name(c.at("volumeMounts"), "init")->at("mountPath")) == "/docker-entrypoint-initdb.d");
+    CHECK(str(by_name(c.at("volumeMounts"), "shm")->at("mountPath")) == "/dev/shm");
+    CHECK(by_name(c.at("volumeMounts"), "restore") == nullptr);
+    CHECK(c.at("args") == nullptr);
 
-    for (const char* probe : {"readinessProbe", "livenessProbe", "startupProbe"})
-        CHECK(probe_script(c, probe) == "pg_isready -h 127.0.0.1 -p 5432 -U \"$POSTGRES_USER\"");
-    CHECK(num(c.at("startupProbe", "failureThreshold")) * num(c.at("startupProbe", "periodSeconds")) >= 600);
+    // No login: liveness passes while the server answers at all (1: rejecting, as in recovery).
+    CHECK(probe_script(c, "livenessProbe") == "pg_isready -q -h 127.0.0.1 -p 5432; test $? -le 1");
+    CHECK(probe_script(c, "readinessProbe") == "pg_isready -q -h 127.0.0.1 -p 5432");
+    CHECK(probe_script(c, "startupProbe") == "pg_isready -q -h 127.0.0.1 -p 5432");
+    CHECK(num(c.at("startupProbe", "failureThreshold")) * num(c.at("startupProbe", "periodSeconds")) == 3600);
 
     CHECK(str(c.at("resources", "requests", "cpu")) == "250m");
     CHECK(str(c.at("resources", "requests", "memory")) == "256Mi");
@@ -181,7 +270,15 @@ TEST_CASE("render_statefulset: PostgreSQL") {
     CHECK(*c.at("securityContext", "capabilities", "drop") == value(json::array{"ALL"}));
 
     const value* pod = sts.at("spec", "template", "spec");
-    CHECK(num(pod->at("terminationGracePeriodSeconds")) == 60);
+    CHECK(num(pod->at("terminationGracePeriodSeconds")) == 180);
+    CHECK(str(pod->at("securityContext", "fsGroupChangePolicy")) == "OnRootMismatch");
+    CHECK(str(by_name(pod->at("volumes"), "shm")->at("emptyDir", "medium")) == "Memory");
+    CHECK(str(by_name(pod->at("volumes"), "init")->at("configMap", "name")) == "db1-init");
+    CHECK(num(by_name(pod->at("volumes"), "init")->at("configMap", "defaultMode")) == 0555);
+    CHECK(str(pod->at("affinity", "podAntiAffinity", "preferredDuringSchedulingIgnoredDuringExecution")
+                  ->if_array()
+                  ->front()
+                  .at("podAffinityTerm", "topologyKey")) == "kubernetes.io/hostname");
     CHECK(*pod->at("securityContext", "runAsNonRoot") == value(true));
     CHECK(num(pod->at("securityContext", "runAsUser")) == 999);
     CHECK(num(pod->at("securityContext", "runAsGroup")) == 999);
@@ -204,7 +301,7 @@ TEST_CASE("render_statefulset: PGDATA follows the PostgreSQL major version") {
     CHECK(pgdata("18") == "/var/lib/postgresql/18/docker");
     CHECK(pgdata("16") == "/var/lib/postgresql/16/docker");
     CHECK(pgdata("17.2-alpine") == "/var/lib/postgresql/17/docker");
-    CHECK(pgdata("latest") == "/var/lib/postgresql/data");
+    CHECK(postgres_data_dir("latest") == "/var/lib/postgresql/data"); // a spec naming no major is refused
 }
 
 TEST_CASE("render_statefulset: MySQL and MariaDB") {
@@ -212,10 +309,11 @@ TEST_CASE("render_statefulset: MySQL and MariaDB") {
     value mysql = render_statefulset(m, spec_for("mysql", "8.4"), {});
     const value& c = database_container(mysql);
     CHECK(str(c.at("image")) == "mysql:8.4");
-    check_secret_env(c, "MYSQL_USER", "username");
-    check_secret_env(c, "MYSQL_PASSWORD", "password");
-    check_secret_env(c, "MYSQL_DATABASE", "database");
-    check_secret_env(c, "MYSQL_ROOT_PASSWORD", "password");
+    CHECK(env_value(c, "MYSQL_USER") == "app");
+    check_optional_secret_env(c, "MYSQL_PASSWORD", "db1-credentials");
+    CHECK(env_value(c, "MYSQL_DATABASE") == "app");
+    check_optional_secret_env(c, "MYSQL_ROOT_PASSWORD", "db1-superuser");
+    CHECK(env_value(c, "MYSQL_ROOT_HOST") == "localhost");
     CHECK(by_name(c.at("env"), "PGDATA") == nullptr);
     const value* mount = by_name(c.at("volumeMounts"), "data");
     REQUIRE(mount);
@@ -223,22 +321,75 @@ TEST_CASE("render_statefulset: MySQL and MariaDB") {
     CHECK(str(mount->at("subPath")) == "mysql");
     CHECK(num(by_name(c.at("ports"), "mysql")->at("containerPort")) == 3306);
     CHECK(probe_script(c, "readinessProbe") ==
-          "mysql -h 127.0.0.1 -P 3306 -u\"$MYSQL_USER\" -p\"$MYSQL_PASSWORD\" -e 'SELECT 1'");
+          "mysqladmin --no-defaults -h 127.0.0.1 -P 3306 --connect-timeout=3 ping");
+    CHECK(by_name(c.at("volumeMounts"), "shm") == nullptr);
     CHECK(str(c.at("resources", "requests", "memory")) == "512Mi");
 
     value maria =
         render_statefulset(m, spec_for("mariadb", "11.4", R"(,"image":"example.com/mariadb:11.4.2")"), {});
     const value& mc = database_container(maria);
     CHECK(str(mc.at("image")) == "example.com/mariadb:11.4.2");
-    check_secret_env(mc, "MARIADB_USER", "username");
-    check_secret_env(mc, "MARIADB_PASSWORD", "password");
-    check_secret_env(mc, "MARIADB_DATABASE", "database");
-    check_secret_env(mc, "MARIADB_ROOT_PASSWORD", "password");
+    CHECK(env_value(mc, "MARIADB_USER") == "app");
+    check_optional_secret_env(mc, "MARIADB_PASSWORD", "db1-credentials");
+    CHECK(env_value(mc, "MARIADB_DATABASE") == "app");
+    check_optional_secret_env(mc, "MARIADB_ROOT_PASSWORD", "db1-superuser");
+    CHECK(env_value(mc, "MARIADB_ROOT_HOST") == "localhost");
     CHECK(str(by_name(mc.at("env"), "MARIADB_AUTO_UPGRADE")->at("value")) == "1");
     CHECK(probe_script(mc, "livenessProbe") ==
-          "mariadb -h 127.0.0.1 -P 3306 -u\"$MARIADB_USER\" -p\"$MARIADB_PASSWORD\" -e 'SELECT 1'");
+          "mariadb-admin --no-defaults -h 127.0.0.1 -P 3306 --connect-timeout=3 ping");
     CHECK(str(by_name(mc.at("volumeMounts"), "data")->at("subPath")) == "mysql");
     CHECK(str(maria.at("spec", "selector", "matchLabels", "app.kubernetes.io/name")) == "mariadb");
+}
+
+TEST_CASE("render_statefulset: parameters, timeouts and a restore") {
+    value pg = render_statefulset(db_meta(),
+                                  spec_for("postgresql",
+                                           "15",
+                                           R"(,"parameters":{"work_mem":"8MB","max_connections":"50"},)"
+                                           R"("startupTimeoutSeconds":600,"shutdownTimeoutSeconds":30,)"
+                                           R"("bootstrap":{"fromBackup":{"claimName":"old-backup"}})"),
+                                  {});
+    const value& c = database_container(pg);
+    CHECK(*c.at("args") == value(json::array{"-c", "max_connections=50", "-c", "work_mem=8MB"}));
+    CHECK(num(c.at("startupProbe", "failureThreshold")) == 60);
+    CHECK(num(pg.at("spec", "template", "spec", "terminationGracePeriodSeconds")) == 30);
+    CHECK(env_value(c, "KUBECORO_RESTORE_DUMP") == "latest");
+    const value* restore = by_name(c.at("volumeMounts"), "restore");
+    REQUIRE(restore);
+    CHECK(str(restore->at("mountPath")) == "/restore");
+    CHECK(*restore->at("readOnly") == value(true));
+    const value* claim = by_name(pg.at("spec", "template", "spec", "volumes"), "restore");
+    CHECK(str(claim->at("persistentVolumeClaim", "claimName")) == "old-backup");
+    // Ready only once the restore finished; liveness does not wait for it.
+    CHECK(probe_script(c, "readinessProbe") ==
+          "test -e \"$PGDATA/kubecoro-restored\" && pg_isready -q -h 127.0.0.1 -p 5432");
+    CHECK(probe_script(c, "livenessProbe").find("kubecoro-restored") == std::string::npos);
+
+    value maria = render_statefulset(
+        db_meta(), spec_for("mariadb", "10.11", R"(,"parameters":{"max_connections":"20"})"), {});
+    CHECK(*database_container(maria).at("args") == value(json::array{"--max_connections=20"}));
+}
+
+TEST_CASE("render_statefulset and jobs: scheduling knobs") {
+    auto spec = spec_for("postgresql",
+                         "15",
+                         R"(,"nodeSelector":{"disk":"ssd"},"tolerations":[{"key":"db","operator":"Exists"}],)"
+                         R"("priorityClassName":"databases","affinity":{"nodeAffinity":{"x":1}})");
+    value sts = render_statefulset(db_meta(), spec, {});
+    const value* pod = sts.at("spec", "template", "spec");
+    CHECK(str(pod->at("nodeSelector", "disk")) == "ssd");
+    CHECK(str(pod->at("tolerations")->if_array()->front().at("key")) == "db");
+    CHECK(str(pod->at("priorityClassName")) == "databases");
+    CHECK(*pod->at("affinity") == parse(R"({"nodeAffinity":{"x":1}})"));
+    value job = render_backup_job(db_meta(), spec, "x");
+    const value* job_pod = job.at("spec", "template", "spec");
+    CHECK(str(job_pod->at("nodeSelector", "disk")) == "ssd");
+    CHECK(str(job_pod->at("priorityClassName")) == "databases");
+    CHECK(job_pod->at("affinity") == nullptr);
+    CHECK(parse_spec(
+              parse(R"({"spec":{"engine":"postgresql","version":"15","storage":"1Gi","tolerations":{}}})"))
+              .error()
+              .message == "spec.tolerations: must be a list of tolerations");
 }
 
 TEST_CASE("render_statefulset: explicit resources replace the defaults") {
@@ -264,13 +415,18 @@ TEST_CASE("render_statefulset keeps the existing claim template; expansions patc
     const value& vct = sts.at("spec", "volumeClaimTemplates")->if_array()->front();
     CHECK(str(vct.at("spec", "resources", "requests", "storage")) == "10Gi");
 
-    auto patches = render_volume_expansions(m, spec, o);
-    REQUIRE(patches.size() == 1);
+    auto patches = render_claim_updates(m, spec, o);
+    REQUIRE(patches.size() == 2);
     CHECK(patches[0] == parse(R"({"apiVersion":"v1","kind":"PersistentVolumeClaim",
-        "metadata":{"name":"data-db1-0","namespace":"ns"},
+        "metadata":{"name":"data-db1-0","namespace":"ns","labels":{"kubecoro.dev/postgresql-major":"16"}},
         "spec":{"resources":{"requests":{"storage":"20Gi"}}}})"));
+    // Labelled with the major its data belongs to, so a claim kept by Retain is reused only by it.
+    CHECK(patches[1] == parse(R"({"apiVersion":"v1","kind":"PersistentVolumeClaim",
+        "metadata":{"name":"data-db1-1","namespace":"ns","labels":{"kubecoro.dev/postgresql-major":"16"}}})"));
     spec.storage = "10Gi";
-    CHECK(render_volume_expansions(m, spec, o).empty());
+    for (auto& pvc : o.data_pvcs)
+        pvc.major = "16";
+    CHECK(render_claim_updates(m, spec, o).empty());
 }
 
 TEST_CASE("render_pdb") {
@@ -329,37 +485,70 @@ TEST_CASE("render_cronjob") {
     CHECK(str(by_name(c->at("volumeMounts"), "backup")->at("mountPath")) == "/backup");
     CHECK(str(by_name(c->at("env"), "DB_HOST")->at("value")) == "db1");
     CHECK(str(by_name(c->at("env"), "RETENTION")->at("value")) == "3");
-    check_secret_env(*c, "PGUSER", "username");
-    check_secret_env(*c, "PGPASSWORD", "password");
+    // The superuser's credentials, never the application's.
+    check_secret_env(*c, "PGUSER", "username", "db1-superuser");
+    check_secret_env(*c, "PGPASSWORD", "password", "db1-superuser");
     REQUIRE(test_helpers::size(c->at("command")) == 3);
+    CHECK(str(&c->at("command")->if_array()->at(0)) == "bash");
     std::string script = str(&c->at("command")->if_array()->at(2));
     CHECK(script == backup_script(engine::postgresql));
-    CHECK(script.find("pg_dumpall -h \"$DB_HOST\"") != std::string::npos);
+    const value* job = cj.at("spec", "jobTemplate", "spec");
+    CHECK(num(job->at("activeDeadlineSeconds")) > 0);
+    CHECK(num(job->at("ttlSecondsAfterFinished")) > 0);
+    CHECK(str(c->at("resources", "limits", "memory")) == "1Gi");
 
     value my = render_cronjob(m, spec_for("mysql", "8.4"), "batch/v1");
     const value* mc =
         by_name(my.at("spec", "jobTemplate", "spec", "template", "spec", "containers"), "backup");
-    check_secret_env(*mc, "DB_PASSWORD", "password");
+    check_secret_env(*mc, "MYSQL_PWD", "password", "db1-superuser");
+    check_secret_env(*mc, "DB_USER", "username", "db1-superuser");
     CHECK(str(mc->at("image")) == "mysql:8.4");
     CHECK(str(my.at("spec", "schedule")) == "0 2 * * *");
 }
 
-TEST_CASE("backup_script per engine: dump, compress, rename, prune") {
+TEST_CASE("backup_script per engine: a directory per dump, streamed through compression") {
     std::string pg = backup_script(engine::postgresql);
     std::string my = backup_script(engine::mysql);
     std::string maria = backup_script(engine::mariadb);
+    // Globals (roles, without passwords) apart from each database's own custom-format dump.
+    CHECK(pg.find("pg_dumpall --globals-only --no-role-passwords | gzip >\".partial-$ts/globals.sql.gz\"") !=
+          std::string::npos);
+    CHECK(pg.find("pg_dump -Fc -f \".partial-$ts/$db.dump\" \"$db\"") != std::string::npos);
     CHECK(my.find("mysqldump ") != std::string::npos);
-    CHECK(my.find("--single-transaction --all-databases") != std::string::npos);
     CHECK(maria.find("mariadb-dump ") != std::string::npos);
-    CHECK(maria.find("--single-transaction --all-databases") != std::string::npos);
-    for (const std::string& s : {pg, my, maria}) {
-        CHECK(s.rfind("set -eu\n", 0) == 0);
-        CHECK(s.find("> \".partial-$ts.sql\"") != std::string::npos);
-        CHECK(s.find("gzip \".partial-$ts.sql\"") != std::string::npos);
-        CHECK(s.find("mv \".partial-$ts.sql.gz\" \"$ts.sql.gz\"") != std::string::npos);
-        CHECK(s.find("ls -1t -- *.sql.gz | tail -n +$((RETENTION + 1)) | xargs -r rm -f --") !=
+    for (const std::string& s : {my, maria}) {
+        CHECK(s.find("NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')") !=
               std::string::npos);
+        CHECK(s.find("--single-transaction --routines --events --triggers --databases \"$db\" | gzip") !=
+              std::string::npos);
+        CHECK(s.find("--all-databases") == std::string::npos);
     }
+    for (const std::string& s : {pg, my, maria}) {
+        CHECK(s.rfind("set -euo pipefail\n", 0) == 0);
+        CHECK(s.find("mv \".partial-$ts\" \"$ts\"") != std::string::npos);
+        CHECK(s.find("tail -n +$((RETENTION + 1)) | xargs -r rm -rf --") != std::string::npos);
+    }
+}
+
+TEST_CASE("render_backup_job and render_credentials_job") {
+    auto m = db_meta();
+    auto spec = spec_for("postgresql", "16");
+    value backup = render_backup_job(m, spec, "before-upgrade");
+    CHECK(str(backup.at("kind")) == "Job");
+    check_owned(backup, backup_job_name(m, "before-upgrade"), "backup");
+    const value* c = by_name(backup.at("spec", "template", "spec", "containers"), "backup");
+    REQUIRE(c);
+    CHECK(str(&c->at("command")->if_array()->at(2)) == backup_script(engine::postgresql));
+
+    value pw = render_credentials_job(m, spec, "4711");
+    check_owned(pw, credentials_job_name(m, "4711"), "credentials");
+    CHECK(str(pw.at("metadata", "annotations", "kubecoro.dev/secret-version")) == "4711");
+    const value* pc = by_name(pw.at("spec", "template", "spec", "containers"), "credentials");
+    REQUIRE(pc);
+    check_secret_env(*pc, "PGPASSWORD", "password", "db1-superuser");
+    check_secret_env(*pc, "APP_PASSWORD", "password", "db1-credentials");
+    CHECK(pc->at("volumeMounts") == nullptr);
+    CHECK(num(pw.at("spec", "activeDeadlineSeconds")) == 300);
 }
 
 TEST_CASE("render_children: what exists depends on the spec") {
@@ -371,14 +560,15 @@ TEST_CASE("render_children: what exists depends on the spec") {
         return out;
     };
     auto one = spec_for("postgresql", "16");
-    CHECK(kinds(render_children(m, one, "pw", {})) ==
-          "Secret/db1-credentials Service/db1-headless Service/db1 StatefulSet/db1 "
-          "PersistentVolumeClaim/db1-backup CronJob/db1-backup ");
+    CHECK(kinds(render_children(m, one, {"pw", "su"}, {})) ==
+          "Secret/db1-superuser Secret/db1-credentials ConfigMap/db1-init Service/db1-headless Service/db1 "
+          "StatefulSet/db1 PersistentVolumeClaim/db1-backup CronJob/db1-backup ");
     auto three = spec_for("mysql", "8.4", R"(,"replicas":3,"backup":{"enabled":false})");
     auto children = render_children(
-        m, three, "pw", {}, api_versions{.pdb = "policy/v1beta1", .cronjob = "batch/v1beta1"});
-    CHECK(kinds(children) == "Secret/db1-credentials Service/db1-headless Service/db1 StatefulSet/db1 "
-                             "PodDisruptionBudget/db1 ");
+        m, three, {"pw", "su"}, {}, api_versions{.pdb = "policy/v1beta1", .cronjob = "batch/v1beta1"});
+    CHECK(kinds(children) ==
+          "Secret/db1-superuser Secret/db1-credentials ConfigMap/db1-init Service/db1-headless "
+          "Service/db1 StatefulSet/db1 PodDisruptionBudget/db1 ");
     CHECK(str(children.back().at("apiVersion")) == "policy/v1beta1");
 
     CHECK(unwanted_children(m, one) == std::vector<child_ref>{{"policy/v1", "PodDisruptionBudget", "db1"}});
@@ -404,6 +594,7 @@ TEST_CASE("apply configurations carry no zero values") {
         }
     };
     for (std::string_view e : {"postgresql", "mysql", "mariadb"})
-        for (const value& child : render_children(db_meta(), spec_for(e, "1", R"(,"replicas":2)"), "pw", {}))
+        for (const value& child :
+             render_children(db_meta(), spec_for(e, "1", R"(,"replicas":2)"), {"pw", "su"}, {}))
             walk(child, str(child.at("kind")));
 }

@@ -384,3 +384,118 @@ TEST_CASE("observe_* decode what the controller reads back") {
     CHECK_FALSE(running.succeeded);
     CHECK_FALSE(running.failed);
 }
+
+TEST_CASE("validate_topology: one instance until replication exists") {
+    auto one = spec_of(R"({"engine":"postgresql","version":"16","storage":"1Gi"})");
+    REQUIRE(one.has_value());
+    CHECK(validate_topology(*one).has_value());
+    auto three = spec_of(R"({"engine":"mariadb","version":"10.11","storage":"1Gi","replicas":3})");
+    REQUIRE(three.has_value());
+    auto r = validate_topology(*three);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(contains(r.error().message, "spec.replicas: 3 instances would be independent databases"));
+    CHECK(contains(r.error().message, "set replicas: 1"));
+}
+
+TEST_CASE("parse_spec: a PostgreSQL version names its major") {
+    CHECK(contains(error_of(R"({"engine":"postgresql","version":"latest","storage":"1Gi"})"),
+                   "spec.version: \"latest\" names no PostgreSQL major version"));
+    CHECK(contains(error_of(R"({"engine":"postgresql","version":"alpine","storage":"1Gi"})"),
+                   "names no PostgreSQL major version"));
+    CHECK(spec_of(R"({"engine":"postgresql","version":"16.4-bookworm","storage":"1Gi"})").has_value());
+    CHECK(spec_of(R"({"engine":"mariadb","version":"lts","storage":"1Gi"})").has_value());
+}
+
+TEST_CASE("parse_spec: parameters, timeouts, bootstrap") {
+    const std::string pg = R"("engine":"postgresql","version":"16","storage":"1Gi")";
+    const std::string maria = R"("engine":"mariadb","version":"10.11","storage":"1Gi")";
+    auto s = spec_of("{" + pg + R"(,"parameters":{"work_mem":"8MB","pg_stat_statements.max":"1000"},)" +
+                     R"("startupTimeoutSeconds":120,"shutdownTimeoutSeconds":20,)" +
+                     R"("bootstrap":{"fromBackup":{"claimName":"old-backup","dump":"20250101T020000Z"}}})");
+    REQUIRE_MESSAGE(s.has_value(), s.error().message);
+    CHECK(s->parameters ==
+          std::map<std::string, std::string>{{"pg_stat_statements.max", "1000"}, {"work_mem", "8MB"}});
+    CHECK(s->startup_timeout_seconds == 120);
+    CHECK(s->shutdown_timeout_seconds == 20);
+    REQUIRE(s->bootstrap.has_value());
+    CHECK(s->bootstrap->claim_name == "old-backup");
+    CHECK(s->bootstrap->dump == "20250101T020000Z");
+    auto latest = spec_of("{" + maria + R"(,"bootstrap":{"fromBackup":{"claimName":"m-backup"}}})");
+    REQUIRE(latest.has_value());
+    CHECK(latest->bootstrap->dump == "latest");
+    auto defaults = spec_of("{" + maria + "}");
+    CHECK(defaults->startup_timeout_seconds == 3600);
+    CHECK(defaults->shutdown_timeout_seconds == 180);
+    CHECK_FALSE(defaults->bootstrap.has_value());
+
+    // Settings the operator owns are refused, in either my.cnf spelling.
+    CHECK(error_of("{" + pg + R"(,"parameters":{"port":"5433"}})") ==
+          "spec.parameters.port: is set by kubecoro and cannot be overridden");
+    CHECK(error_of("{" + pg + R"(,"parameters":{"listen_addresses":"*"}})") ==
+          "spec.parameters.listen_addresses: is set by kubecoro and cannot be overridden");
+    CHECK(error_of("{" + maria + R"(,"parameters":{"bind-address":"0.0.0.0"}})") ==
+          "spec.parameters.bind-address: is set by kubecoro and cannot be overridden");
+    CHECK(error_of("{" + maria + R"(,"parameters":{"skip_networking":"1"}})") ==
+          "spec.parameters.skip_networking: is set by kubecoro and cannot be overridden");
+    CHECK(error_of("{" + pg + R"(,"parameters":{"work_mem":8}})") ==
+          "spec.parameters.work_mem: must be a string (quote numbers and booleans)");
+    CHECK(contains(error_of("{" + pg + R"(,"parameters":{"Work Mem":"8"}})"), "is not a setting name"));
+    CHECK(contains(error_of("{" + maria + R"(,"parameters":{"a.b":"8"}})"), "is not a setting name"));
+    CHECK(error_of("{" + pg + R"(,"parameters":{"work_mem":"8\nMB"}})") ==
+          "spec.parameters.work_mem: must be one line");
+    CHECK(error_of("{" + pg + R"(,"parameters":["x"]})") ==
+          "spec.parameters: must be a map of setting names to string values");
+    CHECK(error_of("{" + pg + R"(,"startupTimeoutSeconds":5})") ==
+          "spec.startupTimeoutSeconds: must be between 60 and 86400 (got 5)");
+    CHECK(error_of("{" + pg + R"(,"bootstrap":{}})") ==
+          "spec.bootstrap.fromBackup: required when spec.bootstrap is set (claimName and dump)");
+    CHECK(
+        contains(error_of("{" + pg + R"(,"bootstrap":{"fromBackup":{"claimName":"x","dump":"yesterday"}}})"),
+                 "spec.bootstrap.fromBackup.dump: \"yesterday\" is neither \"latest\" nor a dump's name"));
+    CHECK(contains(error_of("{" + pg + R"(,"bootstrap":{"fromBackup":{"dump":"latest"}}})"),
+                   "spec.bootstrap.fromBackup.claimName: required"));
+}
+
+TEST_CASE("validate_change: a claim kept by Retain serves only its engine and PostgreSQL major") {
+    auto pg16 = spec_of(R"({"engine":"postgresql","version":"16","storage":"1Gi"})");
+    REQUIRE(pg16.has_value());
+    observed_state kept;
+    kept.data_pvcs = {
+        observed_pvc{.name = "data-db1-0", .requested = "1Gi", .engine = "postgresql", .major = "15"}};
+    auto r = validate_change(*pg16, kept);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(contains(r.error().message, "spec.version: claim data-db1-0 holds PostgreSQL 15 data"));
+    kept.data_pvcs[0].major = "16";
+    CHECK(validate_change(*pg16, kept).has_value());
+    kept.data_pvcs[0].major.clear(); // claims made before the label: the data directory's path decides
+    CHECK(validate_change(*pg16, kept).has_value());
+
+    kept.data_pvcs[0].engine = "mariadb";
+    r = validate_change(*pg16, kept);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(contains(r.error().message, "spec.engine: claim data-db1-0 holds mariadb data"));
+}
+
+TEST_CASE("observe_pod: revision, readiness, the server container's wait") {
+    auto pod =
+        observe_pod(parse(R"({"metadata":{"name":"db1-0","labels":{"controller-revision-hash":"db1-abc"}},
+        "spec":{"nodeName":"n1"},
+        "status":{"conditions":[{"type":"Ready","status":"False"}],"containerStatuses":[
+          {"name":"other","state":{"waiting":{"reason":"CrashLoopBackOff"}}},
+          {"name":"database","state":{"waiting":{"reason":"ImagePullBackOff","message":"no such tag"}}}]}})"));
+    CHECK(pod.name == "db1-0");
+    CHECK(pod.revision == "db1-abc");
+    CHECK_FALSE(pod.ready);
+    CHECK(pod.scheduled);
+    CHECK_FALSE(pod.terminating);
+    CHECK(pod.waiting_reason == "ImagePullBackOff");
+    CHECK(pod.waiting_message == "no such tag");
+    CHECK(pod.stuck());
+    pod.waiting_reason = "ContainerCreating";
+    CHECK_FALSE(pod.stuck());
+    auto pending = observe_pod(
+        parse(R"({"metadata":{"name":"db1-0","deletionTimestamp":"2024-01-01T00:00:00Z"},"spec":{}})"));
+    CHECK_FALSE(pending.scheduled);
+    CHECK(pending.terminating);
+    CHECK(pending.waiting_reason.empty());
+}

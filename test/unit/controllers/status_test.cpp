@@ -66,7 +66,7 @@ TEST_CASE("Pending before the StatefulSet exists") {
     CHECK(s.ready == "0/1");
     CHECK(s.replicas == 0);
     CHECK(s.observed_generation == 2);
-    CHECK(s.endpoint == "db1.ns.svc.cluster.local:5432");
+    CHECK(s.endpoint == "db1.ns.svc:5432");
     CHECK(s.secret_name == "db1-credentials");
     CHECK(s.selector == "app.kubernetes.io/component=database,app.kubernetes.io/"
                         "instance=db1,app.kubernetes.io/name=postgresql");
@@ -171,7 +171,7 @@ TEST_CASE("Failed on an invalid spec or a refused change") {
     // What runs is still reported, from the StatefulSet.
     CHECK(get(s, "Ready").status == "True");
     CHECK(s.ready == "1/1");
-    CHECK(s.endpoint == "db1.ns.svc.cluster.local:5432");
+    CHECK(s.endpoint == "db1.ns.svc:5432");
 
     auto refused = base_input();
     refused.observed.statefulset = sts(1, 1, 1);
@@ -328,7 +328,7 @@ TEST_CASE("render_status: the body for the status subresource") {
     CHECK(test_helpers::num(st->at("readyReplicas")) == 1);
     CHECK(str(st->at("ready")) == "1/1");
     CHECK(str(st->at("selector")) == s.selector);
-    CHECK(str(st->at("endpoint")) == "db1.ns.svc.cluster.local:5432");
+    CHECK(str(st->at("endpoint")) == "db1.ns.svc:5432");
     CHECK(str(st->at("secretName")) == "db1-credentials");
     CHECK(str(st->at("currentImage")) == "postgres:16");
     CHECK(str(st->at("backup", "lastScheduleTime")) == "2024-05-01T02:00:00Z");
@@ -352,4 +352,87 @@ TEST_CASE("render_status: the body for the status subresource") {
     CHECK(minimal.at("status", "selector") == nullptr);
     CHECK(minimal.at("status", "backup") == nullptr);
     CHECK(str(minimal.at("status", "phase")) == "Failed");
+}
+
+namespace {
+std::chrono::system_clock::time_point at(int y, unsigned mo, unsigned d, int h, int mi) {
+    using namespace std::chrono;
+    return sys_days{year{y} / month{mo} / day{d}} + hours(h) + minutes(mi);
+}
+} // namespace
+
+TEST_CASE("BackupReady: a Job without a pod, a stale schedule, a failure's reason") {
+    auto in = base_input(R"(,"backup":{"schedule":"0 2 * * *"})");
+    in.meta.creation_timestamp = "2024-05-01T00:00:00Z";
+    in.observed.statefulset = sts(1, 1, 1);
+    in.observed.cronjob = observed_cronjob{};
+    in.clock = at(2024, 5, 1, 10, 0);
+    CHECK(reason(compute_status(in), condition_type::backup_ready) == "Scheduled");
+    // Stale once two runs (1 and 2 May, 02:00) and the grace have passed without a success.
+    CHECK(backup_recheck(in) == at(2024, 5, 2, 2, 10));
+    in.clock = at(2024, 5, 2, 2, 9);
+    CHECK(reason(compute_status(in), condition_type::backup_ready) == "Scheduled");
+    in.clock = at(2024, 5, 2, 2, 10);
+    auto stale = get(compute_status(in), condition_type::backup_ready);
+    CHECK(stale.status == "False");
+    CHECK(stale.reason == "BackupStale");
+    CHECK(stale.message ==
+          "no backup has succeeded, and two runs of the schedule \"0 2 * * *\" have passed since");
+    in.observed.backup_jobs = {
+        observed_job{.name = "db1-backup-1", .succeeded = true, .finished_time = "2024-05-03T02:01:00Z"}};
+    CHECK(reason(compute_status(in), condition_type::backup_ready) == "BackupSucceeded");
+    CHECK(backup_recheck(in) == at(2024, 5, 5, 2, 10));
+
+    // A Job that runs no pod (a ResourceQuota refuses it): after 60 s.
+    in.observed.backup_jobs.push_back(
+        observed_job{.name = "db1-backup-2", .component = "backup", .created = "2024-05-03T02:05:00Z"});
+    in.clock = at(2024, 5, 3, 2, 5);
+    CHECK(reason(compute_status(in), condition_type::backup_ready) == "BackupSucceeded");
+    CHECK(backup_recheck(in) == at(2024, 5, 3, 2, 6));
+    in.clock = at(2024, 5, 3, 2, 6);
+    auto refused = get(compute_status(in), condition_type::backup_ready);
+    CHECK(refused.reason == "BackupNotStarted");
+    CHECK(refused.message.find("backup job db1-backup-2 has run no pod since 2024-05-03T02:05:00Z") == 0);
+    in.observed.backup_jobs.back().active = 1; // running: fine
+    CHECK(reason(compute_status(in), condition_type::backup_ready) == "BackupSucceeded");
+
+    in.observed.backup_jobs.back() =
+        observed_job{.name = "db1-backup-2",
+                     .failed = true,
+                     .finished_time = "2024-05-03T08:05:00Z",
+                     .failure = "DeadlineExceeded: Job was active longer than specified deadline"};
+    auto failed = get(compute_status(in), condition_type::backup_ready);
+    CHECK(failed.reason == "BackupFailed");
+    CHECK(failed.message ==
+          "backup job db1-backup-2 failed at 2024-05-03T08:05:00Z (DeadlineExceeded: Job was "
+          "active longer than specified deadline)");
+}
+
+TEST_CASE("CredentialsReady, RolloutStuck and the recorded backup in the status body") {
+    auto in = base_input();
+    in.observed.statefulset = sts(1, 1, 0);
+    in.credentials = credentials_state{"False", "Applying", "job db1-pw-1 sets it"};
+    in.credentials_version = "41";
+    in.backup = backup_record{.last_failure_time = t0,
+                              .last_failure = "job db1-backup-1: BackoffLimitExceeded: x",
+                              .last_dump = "20240501T020000Z",
+                              .last_dump_bytes = 4096,
+                              .last_dump_job = "db1-backup-9"};
+    in.observed.pod =
+        observed_pod{.name = "db1-0", .waiting_reason = "ImagePullBackOff", .waiting_message = "no such tag"};
+    auto s = compute_status(in);
+    CHECK(get(s, condition_type::credentials_ready).status == "False");
+    CHECK(reason(s, condition_type::credentials_ready) == "Applying");
+    auto progressing = get(s, condition_type::progressing);
+    CHECK(progressing.reason == "RolloutStuck");
+    CHECK(progressing.message.find("pod db1-0 is waiting: ImagePullBackOff: no such tag") == 0);
+    auto body = render_status(in.meta, s);
+    CHECK(str(body.at("status", "credentials", "secretVersion")) == "41");
+    CHECK(str(body.at("status", "superuserSecretName")) == "db1-superuser");
+    CHECK(str(body.at("status", "backup", "lastDump", "name")) == "20240501T020000Z");
+    CHECK(*body.at("status", "backup", "lastDump", "bytes") == json::value(std::int64_t{4096}));
+    CHECK(str(body.at("status", "backup", "lastFailure")) == "job db1-backup-1: BackoffLimitExceeded: x");
+
+    in.observed.pod->waiting_reason = "ContainerCreating"; // not stuck: waits by itself
+    CHECK(reason(compute_status(in), condition_type::progressing) != "RolloutStuck");
 }
