@@ -439,33 +439,31 @@ awaitable<core::result<std::vector<std::string>>> converge_password(const runtim
                                                                     status_input& in,
                                                                     bool regenerated,
                                                                     const std::string& version) {
-    std::vector<std::string> obsolete;
+    const observed_job* job = nullptr; // the one for this version of the Secret (its name says which)
+    std::vector<std::string> obsolete; // finished, for an earlier version
+    for (const observed_job& j : in.observed.credentials_jobs) {
+        if (j.secret_version == version)
+            job = &j;
+        else if (j.succeeded || j.failed)
+            obsolete.push_back(j.name);
+    }
     const auto* before = db.body.at("status", "credentials", "secretVersion");
     std::string applied = before ? before->string_or("") : std::string();
     if (applied.empty() && !in.observed.statefulset && !regenerated)
         applied = version; // the first start sets this password
+    if (job && job->succeeded)
+        applied = version;
     in.credentials_version = applied;
-    for (const observed_job& j : in.observed.credentials_jobs)
-        if (j.succeeded && j.secret_version == version)
-            applied = in.credentials_version = version;
-    for (const observed_job& j : in.observed.credentials_jobs)
-        if ((j.succeeded || j.failed) && j.secret_version != version)
-            obsolete.push_back(j.name);
     if (version.empty() || applied == version) {
         in.credentials = credentials_state{};
         if (before && before->string_or("") != version && !applied.empty())
             ctx.record(runtime::event_type::normal,
                        "PasswordApplied",
                        "the server has the password of Secret " + secret_name(db.meta));
-        for (const observed_job& j : in.observed.credentials_jobs)
-            if (j.succeeded && j.secret_version == version)
-                obsolete.push_back(j.name);
+        if (job && job->succeeded)
+            obsolete.push_back(job->name);
         co_return obsolete;
     }
-    const observed_job* job = nullptr;
-    for (const observed_job& j : in.observed.credentials_jobs)
-        if (j.secret_version == version)
-            job = &j;
     if (job && job->failed) {
         std::string message = "job " + job->name + " could not set the password of Secret " +
                               secret_name(db.meta) +

@@ -16,10 +16,17 @@ constexpr int termination_grace_seconds = 60;
 
 constexpr std::string_view backup_component = "backup";
 
-json::value env_from_secret(std::string_view name, const std::string& secret, std::string_view key) {
+// `optional`: the pod starts without the key (its variable is then unset).
+json::value env_from_secret(std::string_view name,
+                            const std::string& secret,
+                            std::string_view key,
+                            bool optional = false) {
+    json::object ref{{"name", secret}, {"key", key}};
+    if (optional)
+        ref.set("optional", true);
     return json::object{
         {"name", name},
-        {"valueFrom", json::object{{"secretKeyRef", json::object{{"name", secret}, {"key", key}}}}},
+        {"valueFrom", json::object{{"secretKeyRef", std::move(ref)}}},
     };
 }
 
@@ -44,14 +51,10 @@ json::value container_security_context() {
     };
 }
 
+// Optional: the images read the credentials only when they initialise an empty data directory, so a
+// pod restarted while a Secret is gone still starts (the operator restores it).
 json::value optional_secret_env(std::string_view name, const std::string& secret, std::string_view key) {
-    // Optional: the images read the credentials only when they initialise an empty data
-    // directory, so a pod restarted while a Secret is gone still starts (the operator restores it).
-    return json::object{
-        {"name", name},
-        {"valueFrom",
-         json::object{{"secretKeyRef", json::object{{"name", secret}, {"key", key}, {"optional", true}}}}},
-    };
+    return env_from_secret(name, secret, key, true);
 }
 
 // What the image reads at first start: the superuser, the application account (PostgreSQL: created
