@@ -1,10 +1,9 @@
 // kubecoro: parse the command line, then hand over to the manager.
-#include "database/controller.hpp"
-#include "helloworld/controller.hpp"
 #include "kubecoro_version.h"
 #include <kubecoro/manager/manager.hpp>
 #include <kubecoro/manager/manifests.hpp>
 #include <kubecoro/manager/options.hpp>
+#include <kubecoro/manager/registry.hpp>
 
 #include <cstdio>
 #include <string>
@@ -40,9 +39,5 @@ int main(int argc, char** argv) {
     case manager::command::run:
         break;
     }
-    return manager::run(inv->run,
-                        {
-                            {"database", controllers::database::make_controller},
-                            {"helloworld", controllers::helloworld::make_controller},
-                        });
+    return manager::run(inv->run, manager::registered_controllers());
 }

@@ -11,7 +11,6 @@
 #include "database/render.hpp"
 #include "database/spec.hpp"
 #include "database/status.hpp"
-#include "helloworld/helloworld.hpp"
 #include <kubecoro/core/errc.hpp>
 #include <kubecoro/json/json.hpp>
 #include <kubecoro/runtime/apply.hpp>
@@ -27,7 +26,6 @@ namespace kubecoro::bench {
 namespace {
 
 namespace db = controllers::database;
-namespace hw = controllers::helloworld;
 
 struct floor_state {
     std::shared_ptr<client::client> client;
@@ -170,19 +168,45 @@ awaitable<void> floor_helloworld(floor_state& s, int i) {
         failure(s, "create", created.error());
         co_return;
     }
+    // The writes the controller makes: its ConfigMap and its status.
     api::object_meta meta = json::decode_meta(*created);
-    auto message = hw::parse_message(*created);
-    if (!message) {
-        failure(s, "spec", message.error());
+    const json::value* message = created->at("spec", "message");
+    if (!message || !message->is_string()) {
+        failure(s, "spec", core::error{core::errc::invalid_argument, "spec.message"});
         co_return;
     }
-    json::value configmap = hw::render_configmap(meta, *message);
+    json::value configmap = json::object{
+        {"apiVersion", "v1"},
+        {"kind", "ConfigMap"},
+        {"metadata",
+         json::object{
+             {"name", meta.name},
+             {"namespace", meta.namespace_},
+             {"labels",
+              json::object{{"app.kubernetes.io/managed-by", "kubecoro"},
+                           {"app.kubernetes.io/instance", meta.name}}},
+             {"ownerReferences",
+              json::array{runtime::to_json(
+                  runtime::owner_reference_to(meta, "kubecoro.dev/v1alpha1", "HelloWorld"))}},
+         }},
+        {"data", json::object{{"message", *message}}},
+    };
     if (!co_await apply_child(s, configmap))
         co_return;
-    hw::outcome applied;
-    std::vector<runtime::condition> none;
-    json::value status = hw::render_status(
-        meta, std::move(none), applied, runtime::now_rfc3339(std::chrono::system_clock::now()));
+    runtime::condition ready{.type = "Ready",
+                             .status = "True",
+                             .reason = "ConfigMapApplied",
+                             .message = "ConfigMap " + meta.name + " holds the message",
+                             .observed_generation = meta.generation};
+    std::vector<runtime::condition> conditions;
+    runtime::set_condition(conditions, ready, runtime::now_rfc3339(std::chrono::system_clock::now()));
+    json::value status = json::object{
+        {"apiVersion", "kubecoro.dev/v1alpha1"},
+        {"kind", "HelloWorld"},
+        {"metadata", json::object{{"name", meta.name}, {"namespace", meta.namespace_}}},
+        {"status",
+         json::object{{"observedGeneration", meta.generation}, {"conditions", runtime::to_json(conditions)}}},
+    };
     if (!co_await apply_status(s, status))
         co_return;
     ++s.finished;

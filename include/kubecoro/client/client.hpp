@@ -23,6 +23,12 @@ namespace kubecoro::client {
 
 using namespace std::chrono_literals;
 
+struct response {
+    int status = 0;
+    std::vector<http::field> fields;
+    std::string body;
+};
+
 struct client_options {
     double qps = 50;                                 // --kube-api-qps; 0 turns rate limiting off
     int burst = 100;                                 // --kube-api-burst
@@ -37,12 +43,10 @@ struct client_options {
     std::function<bool()> write_gate;
     // Called once per completed request (code 0: no HTTP answer), e.g. for rest_client_requests_total.
     std::function<void(std::string_view method, int code)> on_request;
-};
-
-struct response {
-    int status = 0;
-    std::vector<http::field> fields;
-    std::string body;
+    // When set, requests are answered here instead of over the network (no rate limit, no
+    // credentials, no connection): an API server in the same process, for tests
+    // (testing::fake_cluster). Watches are not sent through it.
+    std::function<awaitable<core::result<response>>(http::request)> transport;
 };
 
 class watch_stream;

@@ -28,6 +28,11 @@ using channel = asio::experimental::channel<Signature>;
 
 namespace awaitable_operators = asio::experimental::awaitable_operators;
 
+// Whether the coroutine whose state this is has been asked to stop.
+inline bool cancelled(const asio::cancellation_state& cs) {
+    return cs.cancelled() != asio::cancellation_type::none;
+}
+
 // Suspends for `d` on the current executor; returns false when cancelled.
 inline awaitable<bool> sleep_for(std::chrono::steady_clock::duration d) {
     asio::steady_timer timer(co_await asio::this_coro::executor, d);

@@ -8,6 +8,7 @@
 #include <kubecoro/json/errc.hpp>
 #include <kubecoro/json/value.hpp>
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,8 @@ api::object_meta decode_meta(const value& object);
 api::object_meta take_meta(value& object);
 // The object tree for metadata (only the fields that are set), for apply bodies.
 value encode_meta(const api::object_meta& meta);
+// {"k": "v", ...} in key order: labels, annotations, selectors.
+value encode_string_map(const std::map<std::string, std::string>& m);
 
 enum class event_type { added, modified, deleted, bookmark, error };
 

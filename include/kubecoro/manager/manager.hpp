@@ -23,6 +23,8 @@ struct controller_env {
     const options& opts;
     log::logger log;
     metrics::registry& metrics;
+    // Applied last by builder(): what a test changes (watch sources, clock).
+    std::function<void(runtime::controller_config&)> configure = {};
 
     // A builder already set up from the command line: namespaces, concurrency, resync period,
     // shutdown timeout, logger and metrics.

@@ -29,7 +29,7 @@ struct options {
     std::chrono::milliseconds shutdown_timeout = std::chrono::seconds(30);
     // A watch that receives no byte this long is taken for dead and reopened (0: the default).
     std::chrono::milliseconds watch_idle_timeout = std::chrono::seconds(70);
-    std::vector<std::string> controllers = {"database", "helloworld"};
+    std::vector<std::string> controllers; // empty: every registered controller
 };
 
 enum class command { run, help, version, manifests };

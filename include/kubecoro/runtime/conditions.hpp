@@ -45,6 +45,10 @@ core::result<condition> condition_from_json(const json::value& v);
 // From status.conditions (an array; null or absent reads as empty).
 core::result<std::vector<condition>> conditions_from_json(const json::value& v);
 
+// At most `max` bytes of a condition message (the CRDs cap messages at 32768; an API server error
+// can be longer), cut at a UTF-8 character boundary, "..." marking the cut.
+std::string clip_message(std::string message, std::size_t max = 1024);
+
 // "2026-11-21T23:20:27Z": whole seconds in UTC, as metav1.Time serialises.
 std::string now_rfc3339(std::chrono::system_clock::time_point t);
 

@@ -86,6 +86,8 @@ public:
     // runtime::apply / apply_status with this controller as the field manager.
     awaitable<core::result<json::value>> apply(api::resource r, json::value object) const;
     awaitable<core::result<json::value>> apply_status(api::resource r, json::value object) const;
+    // The controller's wall clock (controller_config::clock).
+    std::chrono::system_clock::time_point now() const;
     // Logs with controller, namespace, name and reconcileID.
     const log::logger& log() const { return log_; }
     // An Event about the primary (no-op when it is not in the cache).
@@ -131,6 +133,8 @@ struct controller_config {
     std::string event_instance; // reportingInstance of Events (e.g. the pod name)
     work_queue_config queue;
     event_sources sources = event_sources::watch;
+    // The wall clock reconciles read (reconcile_context::now()); empty: the system clock.
+    std::function<std::chrono::system_clock::time_point()> clock;
     // Where each resource's watcher reads from; empty: the client (tests inject scripts here).
     std::function<watch_source(const api::resource&)> make_source;
 };
@@ -160,6 +164,8 @@ public:
     const store* cache(const api::resource& r) const;
     const work_queue& queue() const { return queue_; }
     std::size_t active_reconciles() const;
+    // Reconciles started since the controller was built.
+    std::uint64_t reconciles_started() const { return started_; }
     event_recorder& recorder() { return *recorder_; }
 
     // Reconciles `r` soon (e.g. from a webhook or a test).
@@ -195,6 +201,7 @@ private:
     std::unique_ptr<detail::controller_metrics> metrics_;
     std::optional<asio::steady_timer> wake_;
     std::size_t active_ = 0;
+    std::uint64_t started_ = 0;
     bool running_ = false;
     bool stopping_ = false;
     bool ran_ = false;

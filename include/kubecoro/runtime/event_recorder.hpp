@@ -107,10 +107,6 @@ render_events_v1_event(const event_record& e, const event_recorder_config& confi
 // The merge patch that records the `count`th occurrence at `time` of an Event already sent.
 std::string
 render_event_repeat(event_api api, std::int64_t count, std::chrono::system_clock::time_point time);
-// RFC 3339 in UTC with second precision: "2024-05-01T12:00:00Z".
-std::string rfc3339(std::chrono::system_clock::time_point t);
-// RFC 3339 in UTC with microseconds (a MicroTime): "2024-05-01T12:00:00.000123Z".
-std::string rfc3339_micro(std::chrono::system_clock::time_point t);
 
 class event_recorder : public std::enable_shared_from_this<event_recorder> {
 public:

@@ -25,13 +25,6 @@ json::object object_header(std::string_view api_version, std::string_view kind, 
     return json::object{{"apiVersion", api_version}, {"kind", kind}, {"metadata", std::move(metadata)}};
 }
 
-json::value to_json(const label_map& m) {
-    json::object o;
-    for (const auto& [k, v] : m)
-        o.set(k, v);
-    return o;
-}
-
 std::string selector_string(const label_map& labels) {
     std::string out;
     for (const auto& [k, v] : labels) {
@@ -42,17 +35,6 @@ std::string selector_string(const label_map& labels) {
         out += v;
     }
     return out;
-}
-
-std::string clip_message(std::string message, std::size_t max) {
-    if (message.size() <= max)
-        return message;
-    std::size_t cut = max >= 3 ? max - 3 : 0;
-    while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80)
-        --cut; // never split a multi-byte character
-    message.resize(cut);
-    message += "...";
-    return message;
 }
 
 std::optional<int> leading_integer(std::string_view s) {

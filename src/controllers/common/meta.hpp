@@ -5,6 +5,7 @@
 #include <kubecoro/api/object_meta.hpp>
 #include <kubecoro/core/base64.hpp>
 #include <kubecoro/json/value.hpp>
+#include <kubecoro/runtime/conditions.hpp>
 
 #include <map>
 #include <optional>
@@ -30,8 +31,6 @@ json::value child_metadata(std::string_view name,
 // {"apiVersion", "kind", "metadata"}: the start of every apply configuration.
 json::object object_header(std::string_view api_version, std::string_view kind, json::value metadata);
 
-json::value to_json(const label_map& m);
-
 // "k1=v1,k2=v2" in key order, the form of status.selector and list calls' labelSelector.
 std::string selector_string(const label_map& labels);
 
@@ -39,9 +38,7 @@ std::string selector_string(const label_map& labels);
 using core::base64_decode;
 using core::base64_encode;
 
-// At most `max` bytes of a condition message (the CRDs cap messages at 32768; an API server error
-// can be longer), cut at a UTF-8 character boundary, "..." marking the cut.
-std::string clip_message(std::string message, std::size_t max = 1024);
+using runtime::clip_message;
 
 // The decimal integer at the start of s ("16" from "16.4-alpine"), if any.
 std::optional<int> leading_integer(std::string_view s);

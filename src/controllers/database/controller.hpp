@@ -1,13 +1,10 @@
-// The Database controller: a Database becomes credentials, Services, a StatefulSet, a PDB and a
-// backup CronJob, with honest status and a finalizer that keeps data unless told otherwise.
+// The Database controller registers itself (manager/registry.hpp); this is what others may name.
 #pragma once
 
-#include <kubecoro/manager/manager.hpp>
+#include <string_view>
 
 namespace kubecoro::controllers::database {
 
 inline constexpr std::string_view finalizer = "kubecoro.dev/database-cleanup";
-
-awaitable<core::result<std::shared_ptr<runtime::controller>>> make_controller(manager::controller_env env);
 
 } // namespace kubecoro::controllers::database

@@ -323,7 +323,7 @@ json::value render_headless_service(const api::object_meta& db, const database_s
               {"clusterIP", "None"},
               // Pods get DNS records before they are ready: peers and init need them.
               {"publishNotReadyAddresses", true},
-              {"selector", to_json(selector_labels(db, spec.engine))},
+              {"selector", json::encode_string_map(selector_labels(db, spec.engine))},
               {"ports", port_list(spec.engine)},
           });
     return o;
@@ -339,7 +339,7 @@ json::value render_service(const api::object_meta& db, const database_spec& spec
     o.set("spec",
           json::object{
               {"type", "ClusterIP"},
-              {"selector", to_json(selector)},
+              {"selector", json::encode_string_map(selector)},
               {"ports", port_list(spec.engine)},
           });
     return o;
@@ -429,7 +429,7 @@ render_statefulset(const api::object_meta& db, const database_spec& spec, const 
         // Soft: on one node the pods still run together; on several they spread.
         json::object term{
             {"topologyKey", "kubernetes.io/hostname"},
-            {"labelSelector", json::object{{"matchLabels", to_json(selector_labels(db, e))}}},
+            {"labelSelector", json::object{{"matchLabels", json::encode_string_map(selector_labels(db, e))}}},
         };
         json::object preferred{{"weight", 100}, {"podAffinityTerm", std::move(term)}};
         pod_spec.set("affinity",
@@ -438,7 +438,7 @@ render_statefulset(const api::object_meta& db, const database_spec& spec, const 
                                                  json::array{std::move(preferred)}}}}});
     }
     if (!where.node_selector.empty())
-        pod_spec.set("nodeSelector", to_json(where.node_selector));
+        pod_spec.set("nodeSelector", json::encode_string_map(where.node_selector));
     if (where.tolerations)
         pod_spec.set("tolerations", *where.tolerations);
     if (!where.priority_class_name.empty())
@@ -447,7 +447,7 @@ render_statefulset(const api::object_meta& db, const database_spec& spec, const 
     if (observed.statefulset && !observed.statefulset->claim_storage.empty())
         claim_storage = observed.statefulset->claim_storage;
     json::object claim{
-        {"metadata", json::object{{"name", "data"}, {"labels", to_json(labels(db, e))}}},
+        {"metadata", json::object{{"name", "data"}, {"labels", json::encode_string_map(labels(db, e))}}},
         {"spec", claim_spec(claim_storage, spec.storage_class_name)},
     };
 
@@ -457,10 +457,10 @@ render_statefulset(const api::object_meta& db, const database_spec& spec, const 
           json::object{
               {"serviceName", headless_service_name(db)},
               {"replicas", spec.replicas},
-              {"selector", json::object{{"matchLabels", to_json(selector_labels(db, e))}}},
+              {"selector", json::object{{"matchLabels", json::encode_string_map(selector_labels(db, e))}}},
               {"template",
                json::object{
-                   {"metadata", json::object{{"labels", to_json(labels(db, e))}}},
+                   {"metadata", json::object{{"labels", json::encode_string_map(labels(db, e))}}},
                    {"spec", std::move(pod_spec)},
                }},
               {"volumeClaimTemplates", json::array{std::move(claim)}},
@@ -474,7 +474,8 @@ json::value render_pdb(const api::object_meta& db, const database_spec& spec, st
     o.set("spec",
           json::object{
               {"maxUnavailable", 1},
-              {"selector", json::object{{"matchLabels", to_json(selector_labels(db, spec.engine))}}},
+              {"selector",
+               json::object{{"matchLabels", json::encode_string_map(selector_labels(db, spec.engine))}}},
           });
     return o;
 }
@@ -548,7 +549,7 @@ json::object job_spec(const label_map& job_labels,
         pod_spec.set("volumes", std::move(volumes));
     // On the nodes the server may use (the backup claim is usually bound there too).
     if (!spec.scheduling.node_selector.empty())
-        pod_spec.set("nodeSelector", to_json(spec.scheduling.node_selector));
+        pod_spec.set("nodeSelector", json::encode_string_map(spec.scheduling.node_selector));
     if (spec.scheduling.tolerations)
         pod_spec.set("tolerations", *spec.scheduling.tolerations);
     if (!spec.scheduling.priority_class_name.empty())
@@ -559,7 +560,7 @@ json::object job_spec(const label_map& job_labels,
         {"ttlSecondsAfterFinished", 7 * 24 * 3600},
         {"template",
          json::object{
-             {"metadata", json::object{{"labels", to_json(job_labels)}}},
+             {"metadata", json::object{{"labels", json::encode_string_map(job_labels)}}},
              {"spec", std::move(pod_spec)},
          }},
     };
@@ -596,7 +597,7 @@ render_cronjob(const api::object_meta& db, const database_spec& spec, std::strin
               {"failedJobsHistoryLimit", 3},
               {"jobTemplate",
                json::object{
-                   {"metadata", json::object{{"labels", to_json(job_labels)}}},
+                   {"metadata", json::object{{"labels", json::encode_string_map(job_labels)}}},
                    {"spec", backup_job_spec(db, spec)},
                }},
           });
@@ -673,16 +674,6 @@ std::vector<json::value> render_children(const api::object_meta& db,
     }
     for (json::value& pvc : render_claim_updates(db, spec, observed))
         out.push_back(std::move(pvc));
-    return out;
-}
-
-std::vector<child_ref>
-unwanted_children(const api::object_meta& db, const database_spec& spec, const api_versions& versions) {
-    std::vector<child_ref> out;
-    if (spec.replicas <= 1)
-        out.push_back({versions.pdb, "PodDisruptionBudget", db.name});
-    if (!spec.backup.enabled)
-        out.push_back({versions.cronjob, "CronJob", backup_name(db)});
     return out;
 }
 

@@ -103,16 +103,4 @@ std::vector<json::value> render_children(const api::object_meta& db,
                                          const observed_state& observed,
                                          const api_versions& versions = {});
 
-struct child_ref {
-    std::string api_version;
-    std::string kind;
-    std::string name;
-    bool operator==(const child_ref&) const = default;
-};
-// Children an earlier spec needed and this one does not (PDB when replicas is 1, CronJob when
-// backups are disabled); the controller deletes them, ignoring NotFound. The backup volume is
-// kept: it holds the dumps.
-std::vector<child_ref>
-unwanted_children(const api::object_meta& db, const database_spec& spec, const api_versions& versions = {});
-
 } // namespace kubecoro::controllers::database

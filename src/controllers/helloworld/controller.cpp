@@ -1,77 +1,39 @@
-#include "helloworld/controller.hpp"
-
-#include "helloworld/helloworld.hpp"
-#include <kubecoro/core/errc.hpp>
-#include <kubecoro/runtime/apply.hpp>
-#include <kubecoro/runtime/conditions.hpp>
-#include <kubecoro/runtime/drift.hpp>
+// HelloWorld: spec.message becomes ConfigMap <name>.data.message (kopf: one @kopf.on.create/update).
+#include <kubecoro/manager/registry.hpp>
+#include <kubecoro/runtime/managed.hpp>
 
 namespace kubecoro::controllers::helloworld {
 namespace {
 
 const api::resource helloworlds{"kubecoro.dev", "v1alpha1", "helloworlds", "HelloWorld"};
 const api::resource configmaps{"", "v1", "configmaps", "ConfigMap"};
+const std::size_t max_bytes = 1024 * 1024; // a ConfigMap's data (the CRD's maxLength counts characters)
 
-awaitable<runtime::reconcile_result> reconcile(runtime::reconcile_context ctx) {
-    auto hello = ctx.get();
-    if (!hello || hello->meta.deletion_timestamp)
-        co_return runtime::reconcile_result::done(); // the ConfigMap goes with its owner
-
-    outcome result;
-    core::error failure;
-    if (auto message = parse_message(hello->body); !message) {
-        result = {outcome_kind::invalid_spec, message.error().message};
-    } else {
-        auto desired = render_configmap(hello->meta, *message);
-        auto current = ctx.owned(configmaps);
-        if (!runtime::is_applied(desired, current.empty() ? nullptr : current.front().get())) {
-            auto applied = co_await runtime::apply(ctx.client(), configmaps, desired, ctx.field_manager());
-            if (!applied) {
-                failure = applied.error();
-                result = {outcome_kind::apply_failed, failure.message};
-            }
-        }
-    }
-
-    const json::value* status_now = hello->body.at("status");
-    std::vector<runtime::condition> conditions;
-    if (const json::value* c = status_now ? status_now->at("conditions") : nullptr)
-        if (auto decoded = runtime::conditions_from_json(*c))
-            conditions = std::move(*decoded);
-    auto status = render_status(
-        hello->meta, std::move(conditions), result, runtime::now_rfc3339(std::chrono::system_clock::now()));
-    bool wrote = false;
-    if (!status_now || !runtime::contains(*status_now, *status.at("status"))) {
-        runtime::require_resource_version(status, hello->meta.resource_version);
-        auto written = co_await runtime::apply_status(ctx.client(), helloworlds, status, ctx.field_manager());
-        if (!written && result.kind != outcome_kind::apply_failed)
-            co_return runtime::reconcile_result::from_error(written.error()); // retried: say it then
-        wrote = written.has_value();
-    }
-
-    switch (result.kind) {
-    case outcome_kind::applied:
-        co_return runtime::reconcile_result::done();
-    case outcome_kind::invalid_spec:
-        // Once, with the status write that said it (not again from a view older than that write).
-        if (wrote)
-            ctx.record(runtime::event_type::warning, "InvalidSpec", result.message);
-        co_return runtime::reconcile_result::terminal(
-            core::error{core::errc::invalid_argument, result.message});
-    case outcome_kind::apply_failed:
-        break;
-    }
-    co_return runtime::reconcile_result::from_error(failure);
+core::result<std::string> message(const runtime::object& hello) {
+    const json::value* m = hello.body.at("spec", "message");
+    if (!m || !m->if_string())
+        return core::fail(core::errc::invalid_argument, "spec.message: required, a string");
+    if (m->if_string()->size() > max_bytes)
+        return core::fail(core::errc::invalid_argument,
+                          "spec.message: " + std::to_string(m->if_string()->size()) +
+                              " bytes do not fit a ConfigMap (at most 1048576 bytes)");
+    return *m->if_string();
 }
+
+runtime::outcome reconcile(runtime::managed_context& ctx, const std::string& message) {
+    ctx.child(configmaps, ctx.name(), json::object{{"data", json::object{{"message", message}}}});
+    return runtime::outcome::ready("ConfigMapApplied", "ConfigMap " + ctx.name() + " holds the message");
+}
+
+awaitable<core::result<std::shared_ptr<runtime::controller>>> make(manager::controller_env env) {
+    co_return runtime::managed<std::string>(helloworlds)
+        .decode(message)
+        .owns(configmaps, runtime::keep_paths({{"data"}}))
+        .reconcile(reconcile)
+        .build(env.builder("helloworld"));
+}
+
+const bool registered = manager::register_controller("helloworld", make);
 
 } // namespace
-
-awaitable<core::result<std::shared_ptr<runtime::controller>>> make_controller(manager::controller_env env) {
-    co_return env.builder("helloworld")
-        .for_resource(helloworlds)
-        .owns(configmaps, runtime::keep_paths({{"data"}}))
-        .reconcile_with(reconcile)
-        .build();
-}
-
 } // namespace kubecoro::controllers::helloworld

@@ -284,6 +284,11 @@ core::error status_error(const http::request& request,
 }
 
 awaitable<core::result<response>> send_request(std::shared_ptr<client_impl> impl, http::request request) {
+    if (impl->options.transport) {
+        auto answer = co_await impl->options.transport(request);
+        report(*impl, request.method, answer ? answer->status : 0);
+        co_return answer;
+    }
     const bool head_request = request.method == "HEAD";
     auto exchange = [head_request](std::shared_ptr<client_impl> i, std::string wire) {
         return round_trip(std::move(i), std::move(wire), head_request);

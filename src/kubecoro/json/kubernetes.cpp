@@ -19,14 +19,6 @@ int int_at(const value& v, std::string_view key) {
                                                                                         : 0;
 }
 
-value string_map(const std::map<std::string, std::string>& m) {
-    std::vector<member> members;
-    members.reserve(m.size());
-    for (const auto& [k, s] : m)
-        members.emplace_back(k, value(s));
-    return value(object(std::move(members)));
-}
-
 // managedFields is often most of an object's bytes and no controller reads it: never built.
 constexpr std::string_view event_skip[] = {"object", "metadata", "managedFields"};
 constexpr std::string_view list_skip[] = {"items", "*", "metadata", "managedFields"};
@@ -164,6 +156,14 @@ api::object_meta take_meta(value& object_tree) {
     return m;
 }
 
+value encode_string_map(const std::map<std::string, std::string>& m) {
+    std::vector<member> members;
+    members.reserve(m.size());
+    for (const auto& [k, s] : m)
+        members.emplace_back(k, value(s));
+    return value(object(std::move(members)));
+}
+
 value encode_meta(const api::object_meta& meta) {
     object out;
     auto set_string = [&out](const char* key, const std::string& s) {
@@ -180,9 +180,9 @@ value encode_meta(const api::object_meta& meta) {
     if (meta.deletion_timestamp)
         out.set("deletionTimestamp", value(*meta.deletion_timestamp));
     if (!meta.labels.empty())
-        out.set("labels", string_map(meta.labels));
+        out.set("labels", encode_string_map(meta.labels));
     if (!meta.annotations.empty())
-        out.set("annotations", string_map(meta.annotations));
+        out.set("annotations", encode_string_map(meta.annotations));
     if (!meta.owner_references.empty()) {
         array refs;
         refs.reserve(meta.owner_references.size());

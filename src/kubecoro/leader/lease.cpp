@@ -1,3 +1,4 @@
+#include <kubecoro/core/time.hpp>
 #include <kubecoro/leader/errc.hpp>
 #include <kubecoro/leader/lease.hpp>
 
@@ -84,23 +85,7 @@ api::resource lease_resource() {
 }
 
 std::string format_micro_time(system_clock::time_point t) {
-    using namespace std::chrono;
-    auto us = floor<microseconds>(t);
-    auto day = floor<days>(us);
-    year_month_day ymd{day};
-    hh_mm_ss<microseconds> hms{us - day};
-    char buf[40];
-    auto n = std::snprintf(buf,
-                           sizeof buf,
-                           "%04d-%02u-%02uT%02d:%02d:%02d.%06lldZ",
-                           static_cast<int>(ymd.year()),
-                           static_cast<unsigned>(ymd.month()),
-                           static_cast<unsigned>(ymd.day()),
-                           static_cast<int>(hms.hours().count()),
-                           static_cast<int>(hms.minutes().count()),
-                           static_cast<int>(hms.seconds().count()),
-                           static_cast<long long>(hms.subseconds().count()));
-    return std::string(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
+    return core::format_rfc3339(t, core::time_precision::microseconds);
 }
 
 core::result<system_clock::time_point> parse_micro_time(std::string_view text) {

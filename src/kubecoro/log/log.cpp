@@ -1,4 +1,5 @@
 #include <kubecoro/core/errc.hpp>
+#include <kubecoro/core/time.hpp>
 #include <kubecoro/log/log.hpp>
 
 #include <algorithm>
@@ -227,35 +228,6 @@ void append_field(std::string& out, format fmt, const field& f) {
         f.value);
 }
 
-// "2026-11-21T23:20:27.123Z"
-void append_timestamp(std::string& out, std::chrono::system_clock::time_point tp) {
-    using namespace std::chrono;
-    auto ms = floor<milliseconds>(tp);
-    auto day = floor<days>(ms);
-    year_month_day ymd{day};
-    hh_mm_ss hms{ms - day};
-    char buf[32];
-    auto put = [&](char* p, unsigned v, int width) {
-        for (int i = width - 1; i >= 0; --i, v /= 10)
-            p[i] = static_cast<char>('0' + v % 10);
-    };
-    put(buf, static_cast<unsigned>(static_cast<int>(ymd.year())), 4);
-    buf[4] = '-';
-    put(buf + 5, static_cast<unsigned>(ymd.month()), 2);
-    buf[7] = '-';
-    put(buf + 8, static_cast<unsigned>(ymd.day()), 2);
-    buf[10] = 'T';
-    put(buf + 11, static_cast<unsigned>(hms.hours().count()), 2);
-    buf[13] = ':';
-    put(buf + 14, static_cast<unsigned>(hms.minutes().count()), 2);
-    buf[16] = ':';
-    put(buf + 17, static_cast<unsigned>(hms.seconds().count()), 2);
-    buf[19] = '.';
-    put(buf + 20, static_cast<unsigned>(hms.subseconds().count()), 3);
-    buf[23] = 'Z';
-    out.append(buf, 24);
-}
-
 std::string_view upper_name(level l) {
     switch (l) {
     case level::debug:
@@ -374,7 +346,7 @@ std::string logger::render(level l, std::string_view msg, std::span<const field>
     auto ts = shared_->clock();
     if (shared_->format == format::json) {
         line += "{\"ts\":\"";
-        append_timestamp(line, ts);
+        line += core::format_rfc3339(ts, core::time_precision::milliseconds);
         line += "\",\"level\":\"";
         line += to_string(l);
         line += '"';
@@ -391,7 +363,7 @@ std::string logger::render(level l, std::string_view msg, std::span<const field>
             append_field(line, format::json, f);
         line += "}\n";
     } else {
-        append_timestamp(line, ts);
+        line += core::format_rfc3339(ts, core::time_precision::milliseconds);
         line += ' ';
         line += upper_name(l);
         line += ' ';

@@ -236,7 +236,16 @@ awaitable<int> operate(options opts, std::map<std::string, controller_factory> f
         }
         controller_client = *made;
     }
-    for (const auto& name : opts.controllers) {
+    std::vector<std::string> names = opts.controllers;
+    if (names.empty())
+        for (const auto& [name, factory] : factories)
+            names.push_back(name);
+    for (const auto& name : names) {
+        if (!factories.contains(name)) {
+            log.error("no such controller in this binary", {{"controller", name}});
+            stop_servers();
+            co_return 1;
+        }
         controller_env env{controller_client, opts, log.named(name), registry};
         auto built = co_await factories.at(name)(env);
         if (!built) {
@@ -280,6 +289,8 @@ runtime::controller_builder controller_env::builder(std::string name) const {
         .shutdown_timeout(opts.shutdown_timeout)
         .logger(log)
         .metrics(metrics);
+    if (configure)
+        b.configure(configure);
     return b;
 }
 

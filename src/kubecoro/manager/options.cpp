@@ -1,5 +1,6 @@
 #include <kubecoro/core/errc.hpp>
 #include <kubecoro/manager/options.hpp>
+#include <kubecoro/manager/registry.hpp>
 
 #include <cctype>
 #include <cerrno>
@@ -139,10 +140,15 @@ std::map<std::string, flag_spec> run_flags(options& o) {
     flags["watch-idle-timeout"] = duration(o.watch_idle_timeout);
     flags["controllers"] = {false, [&o](const std::string& f, const std::string& v) -> core::result<void> {
                                 auto list = split_list(v);
+                                const auto& known = registered_controllers();
                                 for (const auto& c : list)
-                                    if (c != "database" && c != "helloworld")
-                                        return bad_flag(
-                                            f, "unknown controller \"" + c + "\" (database, helloworld)");
+                                    if (!known.contains(c)) {
+                                        std::string names;
+                                        for (const auto& [name, factory] : known)
+                                            names += (names.empty() ? "" : ", ") + name;
+                                        return bad_flag(f,
+                                                        "unknown controller \"" + c + "\" (" + names + ")");
+                                    }
                                 if (list.empty())
                                     return bad_flag(f, "name at least one controller");
                                 o.controllers = list;
@@ -295,7 +301,7 @@ Flags:
   --resync-period DURATION            drift-repair period per object (default 10m)
   --shutdown-timeout DURATION         how long in-flight reconciles may finish (default 30s)
   --watch-idle-timeout DURATION       reconnect a watch that receives nothing this long (default 70s)
-  --controllers LIST                  database,helloworld (default both)
+  --controllers LIST                  the controllers to run: database, helloworld (default all)
   --version                           same as the version command
   -h, --help                          this text
 )";

@@ -1,3 +1,4 @@
+#include <kubecoro/core/time.hpp>
 #include <kubecoro/json/errc.hpp>
 #include <kubecoro/runtime/conditions.hpp>
 
@@ -117,22 +118,18 @@ core::result<std::vector<condition>> conditions_from_json(const json::value& v) 
 }
 
 std::string now_rfc3339(std::chrono::system_clock::time_point t) {
-    using namespace std::chrono;
-    auto secs = floor<seconds>(t);
-    auto day = floor<days>(secs);
-    year_month_day ymd{day};
-    hh_mm_ss hms{secs - day};
-    char buf[64];
-    std::snprintf(buf,
-                  sizeof buf,
-                  "%04d-%02u-%02uT%02d:%02d:%02dZ",
-                  static_cast<int>(ymd.year()),
-                  static_cast<unsigned>(ymd.month()),
-                  static_cast<unsigned>(ymd.day()),
-                  static_cast<int>(hms.hours().count()),
-                  static_cast<int>(hms.minutes().count()),
-                  static_cast<int>(hms.seconds().count()));
-    return buf;
+    return core::format_rfc3339(t);
+}
+
+std::string clip_message(std::string message, std::size_t max) {
+    if (message.size() <= max)
+        return message;
+    std::size_t cut = max >= 3 ? max - 3 : 0;
+    while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80)
+        --cut; // never split a multi-byte character
+    message.resize(cut);
+    message += "...";
+    return message;
 }
 
 } // namespace kubecoro::runtime

@@ -19,6 +19,7 @@ struct controller_metrics {
                                            {"controller", "result"});
         success = &total.with({name, "success"});
         requeue_after = &total.with({name, "requeue_after"});
+        requeue = &total.with({name, "requeue"});
         error = &total.with({name, "error"});
         terminal = &total.with({name, "terminal_error"});
         errors = &r.add_counter_family("controller_runtime_reconcile_errors_total",
@@ -78,6 +79,7 @@ struct controller_metrics {
 
     metrics::counter* success;
     metrics::counter* requeue_after;
+    metrics::counter* requeue; // a stale cache's conflict, retried: not an error
     metrics::counter* error;
     metrics::counter* terminal;
     metrics::counter* errors;
@@ -106,10 +108,6 @@ using clock = std::chrono::steady_clock;
 
 double seconds(clock::duration d) {
     return std::chrono::duration<double>(d).count();
-}
-
-bool cancelled(const asio::cancellation_state& cs) {
-    return cs.cancelled() != asio::cancellation_type::none;
 }
 
 bool same_resource(const api::resource& a, const api::resource& b) {
@@ -143,10 +141,8 @@ reconcile_result reconcile_result::from_error(core::error e) {
     // A reconcile cut short by shutdown did not fail: whoever runs next picks the key up again.
     if (e.code == core::errc::cancelled)
         return retry(std::move(e));
-    // A conflict means our cache is behind the object we wrote from it: look again once the watch
-    // has caught up, without calling it a failure.
-    if (e.code == api::errc::conflict)
-        return requeue_after(std::chrono::milliseconds(250));
+    // A conflict means our cache is behind the object we wrote from it: retried with the key's
+    // backoff, which grows while the cache lags (a fixed short delay would be a loop per object).
     return client::is_retryable(e) ? retry(std::move(e)) : terminal(std::move(e));
 }
 
@@ -187,6 +183,11 @@ const std::shared_ptr<client::client>& reconcile_context::client_ptr() const {
 
 const std::string& reconcile_context::field_manager() const {
     return controller_->config_.name;
+}
+
+std::chrono::system_clock::time_point reconcile_context::now() const {
+    const auto& clock = controller_->config_.clock;
+    return clock ? clock() : std::chrono::system_clock::now();
 }
 
 awaitable<core::result<json::value>> reconcile_context::apply(api::resource r, json::value object) const {
@@ -387,6 +388,10 @@ awaitable<void> controller::run() {
         workers.cancel();
         co_await workers.join_until(clock::now() + 5s);
     }
+    // Events the last reconciles said go out before the recorder stops (for at most 5 s).
+    for (auto flush_until = clock::now() + 5s; config_.sources == event_sources::watch && client_ &&
+                                               recorder_->pending() > 0 && clock::now() < flush_until;)
+        co_await sleep_for(10ms);
     sources.cancel();
     co_await sources.join_until(clock::now() + 5s);
     wake_.reset();
@@ -411,6 +416,7 @@ void controller::dispatch(detail::task_group& workers) {
             if (const work_queue::in_flight* f = queue_.processing(*key))
                 metrics_->queue_duration->observe(seconds(f->started_at - f->ready_at));
         ++active_;
+        ++started_;
         std::weak_ptr<controller> weak = weak_from_this();
         workers.spawn(reconcile_one(std::move(*key)), [weak](std::exception_ptr) {
             if (auto c = weak.lock())
@@ -439,17 +445,27 @@ awaitable<void> controller::reconcile_one(std::string key) {
     } catch (const std::exception& e) {
         result = reconcile_result::retry(
             {core::errc::invalid_argument, std::string("reconcile threw: ") + e.what()});
+    } catch (...) {
+        result = reconcile_result::retry({core::errc::invalid_argument, "reconcile threw something unknown"});
     }
     auto took = clock::now() - started;
-    switch (result.kind) {
-    case reconcile_result::type::retry:
-        log.error("reconcile failed", {{"error", result.error}, {"duration", took}});
-        break;
-    case reconcile_result::type::terminal:
-        log.error("reconcile failed permanently", {{"error", result.error}, {"duration", took}});
-        break;
-    default:
-        log.debug("reconciled", {{"result", result_name(result.kind)}, {"duration", took}});
+    try {
+        switch (result.kind) {
+        case reconcile_result::type::retry:
+            if (result.error.code == api::errc::conflict)
+                log.info("stale cache: retrying", {{"error", result.error}, {"duration", took}});
+            else
+                log.error("reconcile failed", {{"error", result.error}, {"duration", took}});
+            break;
+        case reconcile_result::type::terminal:
+            log.error("reconcile failed permanently", {{"error", result.error}, {"duration", took}});
+            break;
+        default:
+            log.debug("reconciled", {{"result", result_name(result.kind)}, {"duration", took}});
+        }
+    } catch (...) {
+        // Whatever happens after the reconcile, the key is finished below: a key left
+        // "processing" would never be reconciled again.
     }
     finish(key, result, took);
 }
@@ -488,6 +504,10 @@ void controller::finish(const std::string& key, const reconcile_result& result, 
             metrics_->requeue_after->inc();
             break;
         case reconcile_result::type::retry:
+            if (result.error.code == api::errc::conflict) {
+                metrics_->requeue->inc();
+                break;
+            }
             metrics_->error->inc();
             metrics_->errors->inc();
             break;

@@ -1,4 +1,5 @@
 #include <kubecoro/api/errc.hpp>
+#include <kubecoro/core/time.hpp>
 #include <kubecoro/json/json.hpp>
 #include <kubecoro/runtime/event_recorder.hpp>
 
@@ -60,10 +61,6 @@ std::string event_name(const event_record& e) {
     return name + suffix;
 }
 
-bool cancelled(const asio::cancellation_state& cs) {
-    return cs.cancelled() != asio::cancellation_type::none;
-}
-
 } // namespace
 
 involved_object involved(const api::resource& r, const api::object_meta& meta) {
@@ -74,27 +71,6 @@ event_api choose_event_api(const core::result<api::resource>& discovered) {
     return discovered && discovered->group == "events.k8s.io" && discovered->version == "v1"
                ? event_api::events_v1
                : event_api::core_v1;
-}
-
-std::string rfc3339_micro(std::chrono::system_clock::time_point t) {
-    auto micros =
-        std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count() % 1000000;
-    if (micros < 0)
-        micros += 1000000;
-    std::string s = rfc3339(t);
-    char fraction[8];
-    std::snprintf(fraction, sizeof fraction, ".%06lld", static_cast<long long>(micros));
-    s.insert(s.size() - 1, fraction); // before the "Z"
-    return s;
-}
-
-std::string rfc3339(std::chrono::system_clock::time_point t) {
-    std::time_t secs = std::chrono::system_clock::to_time_t(t);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
 }
 
 event_aggregator::event_aggregator(clock::duration window, std::size_t max_series)
@@ -160,7 +136,7 @@ void event_aggregator::evict(clock::time_point now) {
 
 json::value
 render_event(const event_record& e, const event_recorder_config& config, const std::string& name) {
-    std::string now = rfc3339(e.time);
+    std::string now = core::format_rfc3339(e.time);
     json::object source{{"component", config.component}};
     if (!config.instance.empty())
         source.set("host", config.instance);
@@ -188,7 +164,7 @@ render_events_v1_event(const event_record& e, const event_recorder_config& confi
         {"apiVersion", "events.k8s.io/v1"},
         {"kind", "Event"},
         {"metadata", json::object{{"name", name}, {"namespace", event_namespace(e.object)}}},
-        {"eventTime", rfc3339_micro(e.time)},
+        {"eventTime", core::format_rfc3339(e.time, core::time_precision::microseconds)},
         {"reportingController", config.component},
         {"reportingInstance", instance_or_host(config.instance)},
         {"action", (e.action.empty() ? e.reason : e.action).substr(0, 128)},
@@ -204,8 +180,10 @@ render_event_repeat(event_api api, std::int64_t count, std::chrono::system_clock
     json::value patch =
         api == event_api::events_v1
             ? json::object{{"series",
-                            json::object{{"count", count}, {"lastObservedTime", rfc3339_micro(time)}}}}
-            : json::object{{"count", count}, {"lastTimestamp", rfc3339(time)}};
+                            json::object{{"count", count},
+                                         {"lastObservedTime",
+                                          core::format_rfc3339(time, core::time_precision::microseconds)}}}}
+            : json::object{{"count", count}, {"lastTimestamp", core::format_rfc3339(time)}};
     return json::write(patch);
 }
 

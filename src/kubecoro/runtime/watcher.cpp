@@ -7,10 +7,6 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-bool cancelled(const asio::cancellation_state& cs) {
-    return cs.cancelled() != asio::cancellation_type::none;
-}
-
 bool is_aborted(const std::system_error& e) {
     return e.code() == asio::error::operation_aborted;
 }

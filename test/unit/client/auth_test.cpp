@@ -2,6 +2,7 @@
 #include <kubecoro/client/auth.hpp>
 #include <kubecoro/config/errc.hpp>
 #include <kubecoro/core/errc.hpp>
+#include <kubecoro/core/time.hpp>
 
 #include <doctest/doctest.h>
 
@@ -45,21 +46,7 @@ std::size_t count_lines(const std::string& path) {
 }
 
 std::string rfc3339(std::chrono::system_clock::time_point t) {
-    const auto secs = std::chrono::floor<std::chrono::seconds>(t);
-    const auto days = std::chrono::floor<std::chrono::days>(secs);
-    const std::chrono::year_month_day ymd{days};
-    const std::chrono::hh_mm_ss hms{secs - days};
-    char buf[32];
-    std::snprintf(buf,
-                  sizeof buf,
-                  "%04d-%02u-%02uT%02ld:%02ld:%02ldZ",
-                  static_cast<int>(ymd.year()),
-                  static_cast<unsigned>(ymd.month()),
-                  static_cast<unsigned>(ymd.day()),
-                  static_cast<long>(hms.hours().count()),
-                  static_cast<long>(hms.minutes().count()),
-                  static_cast<long>(hms.seconds().count()));
-    return buf;
+    return core::format_rfc3339(t);
 }
 
 // A plugin that counts its runs in $DIR/count, records its environment, and prints a v1

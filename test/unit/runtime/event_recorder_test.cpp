@@ -1,4 +1,5 @@
 #include <kubecoro/api/errc.hpp>
+#include <kubecoro/core/time.hpp>
 #include <kubecoro/runtime/event_recorder.hpp>
 
 #include <doctest/doctest.h>
@@ -157,6 +158,9 @@ TEST_CASE("a repeat patches count in core/v1 and the series in events.k8s.io/v1"
 }
 
 TEST_CASE("MicroTime keeps microseconds, zero-padded") {
+    auto rfc3339_micro = [](std::chrono::system_clock::time_point t) {
+        return core::format_rfc3339(t, core::time_precision::microseconds);
+    };
     CHECK(rfc3339_micro(std::chrono::system_clock::time_point(std::chrono::seconds(1714564800))) ==
           "2024-05-01T12:00:00.000000Z");
     CHECK(rfc3339_micro(std::chrono::system_clock::time_point(std::chrono::microseconds(1714564800999999))) ==
