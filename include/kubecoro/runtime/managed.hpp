@@ -136,6 +136,7 @@ public:
     // Internal: what the runtime does with the declarations.
     struct declared_child {
         api::resource resource;
+        std::string name;
         json::value object;
     };
     struct said {
@@ -143,6 +144,9 @@ public:
         std::string reason, message;
     };
     std::vector<declared_child>& pending() { return pending_; }
+    // Applies a completed child unless the cache already holds it; the object as applied or cached.
+    awaitable<core::result<json::value>>
+    apply_if_drifted(const api::resource& r, const std::string& name, json::value desired);
     const std::vector<std::pair<std::string, std::string>>& declared() const { return declared_; }
     std::vector<said>& events() { return events_; }
     // The announcements of the last status write that took.

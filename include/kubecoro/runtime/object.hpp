@@ -34,6 +34,9 @@ projection keep_paths(std::vector<std::vector<std::string>> paths);
 // Keeps apiVersion and kind only.
 projection keep_metadata();
 
+// The cached object as one tree again (metadata included).
+json::value whole(const object& o);
+
 // Splits a decoded object into meta and the projected body.
 object_ptr make_object(json::value decoded, const projection& project);
 

@@ -34,11 +34,4 @@ const api::resource* resources::by_kind(std::string_view kind) const {
     return nullptr;
 }
 
-json::value whole(const runtime::object& o) {
-    json::value v = o.body;
-    if (auto* obj = v.if_object())
-        obj->set("metadata", json::encode_meta(o.meta));
-    return v;
-}
-
 } // namespace kubecoro::controllers::database

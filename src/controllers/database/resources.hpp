@@ -44,7 +44,6 @@ struct resources {
     api_versions versions() const { return {pdbs.api_version(), cronjobs.api_version()}; }
 };
 
-// A cached object as a whole tree again (metadata included), for the observe_* decoders.
-json::value whole(const runtime::object& o);
+using runtime::whole; // a cached object as one tree, for the observe_* decoders
 
 } // namespace kubecoro::controllers::database

@@ -93,14 +93,6 @@ std::vector<condition> conditions_of(const json::value* status) {
     return {};
 }
 
-// A cached object as a whole tree again (metadata included).
-json::value whole(const object& o) {
-    json::value v = o.body;
-    if (auto* fields = v.if_object())
-        fields->set("metadata", json::encode_meta(o.meta));
-    return v;
-}
-
 } // namespace
 
 managed_context::managed_context(reconcile_context base, object_ptr primary, api::resource primary_resource)
@@ -146,13 +138,19 @@ managed_context::complete(const api::resource& r, std::string name, json::value 
 
 void managed_context::child(const api::resource& r, std::string name, json::value object, child_options o) {
     declared_.emplace_back(r.kind, name);
-    pending_.push_back({r, complete(r, std::move(name), std::move(object), o)});
+    json::value desired = complete(r, name, std::move(object), o);
+    pending_.push_back({r, std::move(name), std::move(desired)});
 }
 
 awaitable<core::result<json::value>>
 managed_context::apply(const api::resource& r, std::string name, json::value object, child_options o) {
     declared_.emplace_back(r.kind, name);
     json::value desired = complete(r, name, std::move(object), o);
+    co_return co_await apply_if_drifted(r, name, std::move(desired));
+}
+
+awaitable<core::result<json::value>>
+managed_context::apply_if_drifted(const api::resource& r, const std::string& name, json::value desired) {
     object_ptr current = cached(r, name);
     if (is_applied(desired, current.get()))
         co_return whole(*current);
@@ -252,11 +250,7 @@ outcome apply_failed(outcome o, core::error e) {
 // Applies the declared children that drifted, then deletes owned children no longer declared.
 awaitable<outcome> converge_children(managed_context& ctx, const managed_steps& steps, outcome o) {
     for (auto& c : ctx.pending()) {
-        const json::value* name = c.object.at("metadata", "name");
-        object_ptr current = ctx.cached(c.resource, name ? name->string_or("") : "");
-        if (is_applied(c.object, current.get()))
-            continue;
-        auto applied = co_await apply(ctx.client(), c.resource, std::move(c.object), ctx.field_manager());
+        auto applied = co_await ctx.apply_if_drifted(c.resource, c.name, std::move(c.object));
         if (!applied)
             co_return apply_failed(std::move(o), applied.error());
     }

@@ -72,4 +72,11 @@ std::string object_key(std::string_view ns, std::string_view name) {
     return key;
 }
 
+json::value whole(const object& o) {
+    json::value v = o.body;
+    if (auto* fields = v.if_object())
+        fields->set("metadata", json::encode_meta(o.meta));
+    return v;
+}
+
 } // namespace kubecoro::runtime

@@ -92,18 +92,16 @@ std::map<std::string, std::string> parse_query(std::string_view q) {
     return out;
 }
 
-const std::map<std::string, std::string>* labels_of(const json::value& o,
-                                                    std::map<std::string, std::string>& out) {
-    out.clear();
+std::map<std::string, std::string> labels_of(const json::value& o) {
+    std::map<std::string, std::string> out;
     if (const json::value* l = o.at("metadata", "labels"); l && l->if_object())
         for (const auto& [k, v] : *l->if_object())
             out[k] = v.string_or("");
-    return &out;
+    return out;
 }
 
 bool matches(const json::value& o, std::string_view selector) {
-    std::map<std::string, std::string> labels;
-    labels_of(o, labels);
+    const auto labels = labels_of(o);
     for (const auto& term : split(selector, ',')) {
         auto eq = term.find('=');
         if (eq == std::string::npos) {
@@ -249,7 +247,7 @@ struct fake_cluster::state {
         return o;
     }
 
-    void new_metadata(json::value& o, const std::string& ns, const std::string& res) {
+    void new_metadata(json::value& o, const std::string& ns) {
         json::object* fields = o.if_object();
         json::value& meta = (*fields)["metadata"];
         if (!meta.is_object())
@@ -262,7 +260,6 @@ struct fake_cluster::state {
         m->set("uid", "uid-" + std::to_string(++uids));
         m->set("creationTimestamp", runtime::now_rfc3339(*now));
         m->set("generation", 1);
-        (void)res;
     }
 
     // Removes the object or, while it has finalizers, marks it deleted. Takes what it controls.
@@ -403,7 +400,7 @@ client::response handle(fake_cluster::state& s, const http::request& req, const 
 
     if (req.method == "POST") {
         json::value o = *body;
-        s.new_metadata(o, t.ns, res);
+        s.new_metadata(o, t.ns);
         std::string name = o.at("metadata", "name") ? o.at("metadata", "name")->string_or("") : "";
         if (s.find(res, t.ns, name))
             return failure(409, "AlreadyExists", r.plural + " \"" + name + "\" already exists");
@@ -438,7 +435,7 @@ client::response handle(fake_cluster::state& s, const http::request& req, const 
             if (status_only)
                 return failure(404, "NotFound", what + " not found");
             next = *body;
-            s.new_metadata(next, t.ns, res);
+            s.new_metadata(next, t.ns);
             created = true;
         } else {
             if (want_rv &&
@@ -689,7 +686,7 @@ json::value fake_cluster::put(const api::resource& r, json::value object) {
     std::string ns = r.scope == api::scope::namespaced ? (nsv ? nsv->string_or("default") : "default") : "";
     json::value* current = state_->find(res, ns, name);
     if (!current) {
-        state_->new_metadata(object, ns, res);
+        state_->new_metadata(object, ns);
         object.if_object()->set("apiVersion", r.api_version());
         object.if_object()->set("kind", r.kind);
         return state_->store(res, ns, std::move(object), true);
