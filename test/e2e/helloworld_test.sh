@@ -32,12 +32,21 @@ expect_eventually "helloworld: a manual edit of the ConfigMap is reverted" 20 me
 kubectl delete configmap greeting -n "$ns" >/dev/null
 expect_eventually "helloworld: a deleted ConfigMap is restored" 20 message_is greeting "changed"
 
-# Resyncs every 2 s: reconciles go on, writes do not (nothing drifted).
-patches_before=$(metric rest_client_requests_total "$hw_METRICS" 'method="PATCH"')
-reconciles_before=$(metric controller_runtime_reconcile_total "$hw_METRICS" 'controller="helloworld"')
+# Resyncs every 2 s: reconciles go on, writes do not (nothing drifted). The window opens once a
+# reconcile has ended with no PATCH since the last sample: the restore above may still be
+# finishing (a status write that met a stale cache is retried with backoff).
+patches() { metric rest_client_requests_total "$hw_METRICS" 'method="PATCH"'; }
+hw_reconciles() { metric controller_runtime_reconcile_total "$hw_METRICS" 'controller="helloworld"'; }
+quiet_round() {
+  local p0 r0; p0=$(patches) r0=$(hw_reconciles)
+  wait_until 10 eval '(($(hw_reconciles) > r0))' && (($(patches) == p0))
+}
+check "helloworld: a reconcile round with no write before the resync window" wait_until 30 quiet_round
+patches_before=$(patches)
+reconciles_before=$(hw_reconciles)
 more_reconciles() { (($(metric controller_runtime_reconcile_total "$hw_METRICS" 'controller="helloworld"') >= reconciles_before + 2)); }
 expect_eventually "helloworld: resync timers reconcile again" 20 more_reconciles
-patches_after=$(metric rest_client_requests_total "$hw_METRICS" 'method="PATCH"')
+patches_after=$(patches)
 check "helloworld: resyncs with nothing drifted send no write ($patches_before -> $patches_after PATCH)" \
   test "$patches_before" -eq "$patches_after"
 

@@ -23,11 +23,13 @@ struct controller_env {
     const options& opts;
     log::logger log;
     metrics::registry& metrics;
+    // The process's caches, shared by its controllers (none: each controller has its own).
+    std::shared_ptr<runtime::informer_cache> informers = nullptr;
     // Applied last by builder(): what a test changes (watch sources, clock).
     std::function<void(runtime::controller_config&)> configure = {};
 
-    // A builder already set up from the command line: namespaces, concurrency, resync period,
-    // shutdown timeout, logger and metrics.
+    // A builder already set up from the command line (namespaces, concurrency, resync period,
+    // shutdown timeout), with the logger, the metrics and the shared caches.
     runtime::controller_builder builder(std::string name) const;
 };
 

@@ -16,6 +16,7 @@
 #include <kubecoro/core/result.hpp>
 #include <kubecoro/log/log.hpp>
 #include <kubecoro/runtime/event_recorder.hpp>
+#include <kubecoro/runtime/informer_cache.hpp>
 #include <kubecoro/runtime/predicates.hpp>
 #include <kubecoro/runtime/watcher.hpp>
 #include <kubecoro/runtime/work_queue.hpp>
@@ -135,7 +136,11 @@ struct controller_config {
     event_sources sources = event_sources::watch;
     // The wall clock reconciles read (reconcile_context::now()); empty: the system clock.
     std::function<std::chrono::system_clock::time_point()> clock;
+    // The clock keys fall due by (retries, requeues, resyncs); empty: the steady clock. A test
+    // that moves it calls controller::wake().
+    std::function<std::chrono::steady_clock::time_point()> queue_clock;
     // Where each resource's watcher reads from; empty: the client (tests inject scripts here).
+    // Not used with a shared cache (controller_builder::informers), which has its own.
     std::function<watch_source(const api::resource&)> make_source;
 };
 
@@ -170,6 +175,8 @@ public:
 
     // Reconciles `r` soon (e.g. from a webhook or a test).
     void enqueue(const reconcile_request& r);
+    // Looks at the queue again now (after controller_config::queue_clock moved).
+    void wake();
     // What the watcher of sources()[index] calls; public so tests can inject events.
     void on_watch_event(std::size_t index, const watcher_event& e);
     const std::vector<source>& sources() const { return sources_; }
@@ -184,6 +191,7 @@ private:
                metrics::registry* registry);
 
     void kick();
+    std::chrono::steady_clock::time_point queue_now() const;
     void dispatch(detail::task_group& workers);
     awaitable<void> reconcile_one(std::string key);
     void
@@ -196,6 +204,7 @@ private:
     reconcile_fn reconcile_;
     log::logger log_;
     std::vector<source> sources_;
+    std::shared_ptr<informer_cache> informers_;
     std::shared_ptr<event_recorder> recorder_;
     work_queue queue_;
     std::unique_ptr<detail::controller_metrics> metrics_;
@@ -222,6 +231,11 @@ public:
     watches(api::resource r, mapper m, projection p = keep_metadata(), watch_filter f = {});
     controller_builder& reconcile_with(reconcile_fn fn);
     controller_builder& reconcile_with(request_reconcile_fn fn);
+    // The cache of `r` also indexes this label key (store::labelled).
+    controller_builder& index_label(const api::resource& r, std::string key);
+    // Watches through the process's shared cache (one watch per kind for every controller);
+    // without it the controller has a cache of its own.
+    controller_builder& informers(std::shared_ptr<informer_cache> cache);
 
     controller_builder& namespaces(std::vector<std::string> ns);
     controller_builder& max_concurrent_reconciles(std::size_t n);
@@ -250,6 +264,8 @@ private:
     std::shared_ptr<client::client> client_;
     std::optional<pending_source> primary_;
     std::vector<pending_source> others_;
+    std::vector<std::pair<api::resource, std::string>> indexes_;
+    std::shared_ptr<informer_cache> informers_;
     reconcile_fn reconcile_;
     std::optional<log::logger> logger_;
     metrics::registry* registry_ = nullptr;

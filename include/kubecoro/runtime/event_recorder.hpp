@@ -127,6 +127,8 @@ public:
 
     std::uint64_t dropped() const { return dropped_; }
     std::size_t pending() const { return pending_.size(); }
+    // Nothing queued and nothing being sent.
+    bool idle() const { return pending_.empty() && !sending_; }
     const event_recorder_config& config() const { return config_; }
     // The API chosen by run() before it sends the first event; core/v1 until then.
     event_api api() const { return api_; }
@@ -143,6 +145,7 @@ private:
     event_api api_ = event_api::core_v1;
     bool api_known_ = false; // discovery answered (before the first event is sent)
     std::deque<event_record> pending_;
+    bool sending_ = false;
     std::uint64_t dropped_ = 0;
     std::optional<asio::steady_timer> wake_;
 };

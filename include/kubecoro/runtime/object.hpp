@@ -23,8 +23,30 @@ struct object {
 
 using object_ptr = std::shared_ptr<const object>;
 
-// Decides what of a decoded object (already without "metadata") is kept in memory.
-using projection = std::function<json::value(json::value)>;
+// Decides what of a decoded object (already without "metadata") is kept in memory: everything,
+// or apiVersion, kind and some paths. A value, so that the caches of two controllers watching the
+// same kind can be one that keeps what either reads.
+class projection {
+public:
+    static projection everything() { return projection(true, {}); }
+    // Nested paths under a kept one are dropped: keeping "spec" keeps "spec.replicas".
+    static projection paths(std::vector<std::vector<std::string>> paths);
+
+    json::value operator()(json::value decoded) const;
+    // Keeps what either keeps.
+    projection merged(const projection& other) const;
+    // Keeps at least everything `other` keeps.
+    bool covers(const projection& other) const;
+    bool keeps_everything() const { return all_; }
+
+private:
+    projection(bool all, std::vector<std::vector<std::string>> paths)
+        : all_(all)
+        , paths_(std::move(paths)) {}
+
+    bool all_ = false;
+    std::vector<std::vector<std::string>> paths_;
+};
 
 // Keeps everything (primaries).
 projection keep_all();

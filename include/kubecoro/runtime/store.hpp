@@ -1,5 +1,6 @@
-// The cache of one watched resource: objects by "namespace/name", and an index of children by
-// their controller owner's UID. Pure; written only by its watcher, read by reconcilers.
+// The cache of one watched resource: objects by "namespace/name", an index of children by their
+// controller owner's UID, and indexes by the label keys asked for. Pure; written only by its
+// watcher, read by reconcilers.
 #pragma once
 
 #include <kubecoro/runtime/object.hpp>
@@ -35,7 +36,13 @@ public:
     std::vector<object_ptr> list_namespace(std::string_view ns) const;
     // Objects whose controller ownerReference has this UID.
     std::vector<object_ptr> owned_by(std::string_view owner_uid) const;
+    // Objects in `ns` labelled key=value; `key` must be one of indexed_labels().
+    std::vector<object_ptr> labelled(std::string_view ns, std::string_view key, std::string_view value) const;
     std::size_t size() const { return objects_.size(); }
+
+    // Indexes these label keys too (rebuilding the indexes).
+    void index_labels(const std::vector<std::string>& keys);
+    const std::set<std::string, std::less<>>& indexed_labels() const { return label_keys_; }
 
     // Inserts or replaces; returns the previous object (nullptr when new).
     object_ptr upsert(object_ptr o);
@@ -51,7 +58,12 @@ private:
     void unindex(const std::string& key, const object& o);
 
     std::map<std::string, object_ptr, std::less<>> objects_;
+    void reindex();
+
     std::map<std::string, std::set<std::string, std::less<>>, std::less<>> by_owner_;
+    std::set<std::string, std::less<>> label_keys_;
+    // "namespace\nkey\nvalue" -> object keys
+    std::map<std::string, std::set<std::string, std::less<>>, std::less<>> by_label_;
 };
 
 } // namespace kubecoro::runtime

@@ -27,6 +27,7 @@ struct watcher_config {
     std::string label_selector;
     std::string field_selector;
     projection project = keep_all();
+    std::vector<std::string> indexed_labels; // label keys the store indexes (store::labelled)
     long page_size = 500;
     // The server ends each watch after a random time in [min, max), spreading reconnects.
     std::chrono::seconds min_watch_timeout = 240s;
@@ -56,6 +57,8 @@ public:
     const store& cache() const { return *store_; }
     std::shared_ptr<const store> cache_ptr() const { return store_; }
     const watcher_config& config() const { return config_; }
+    // Before run(): keeps what `p` keeps as well, and indexes `labels` too.
+    void widen(const projection& p, const std::vector<std::string>& labels);
     // True once every namespace finished its first list.
     bool synced() const { return synced_ >= config_.namespaces.size(); }
 

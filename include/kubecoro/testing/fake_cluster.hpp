@@ -39,6 +39,12 @@
 
 namespace kubecoro::testing {
 
+// The string at `path` of an object from fake_cluster::get ("<absent>" when there is none).
+std::string text(const std::optional<json::value>& o, auto... path) {
+    const json::value* v = o ? o->at(path...) : nullptr;
+    return v ? v->string_or("") : std::string("<absent>");
+}
+
 class fake_cluster {
 public:
     explicit fake_cluster(asio::io_context& io);
@@ -48,6 +54,10 @@ public:
     std::shared_ptr<client::client> client();
     // Lists and watches of `r`, for controller_config::make_source.
     runtime::watch_source source(const api::resource& r);
+    // A cache for several controllers to share (controller_env::informers), reading from here.
+    std::shared_ptr<runtime::informer_cache> informers();
+    // Lists of `r` asked for so far (one per namespace per watcher, and one per relist).
+    std::size_t lists(const api::resource& r) const;
     // Serves `r` in discovery (the usual built-in kinds are served from the start).
     void serve(const api::resource& r);
 
@@ -68,6 +78,10 @@ public:
     // Lists of `r` wait until release_lists(r) (a cache that has not synced yet).
     void hold_lists(const api::resource& r);
     void release_lists(const api::resource& r);
+
+    // Requests with this method whose path contains `path_part` are answered after `d` (a slow
+    // API server); cancelled while they wait, they fail with core::errc::cancelled.
+    void slow(std::string method, std::string path_part, std::chrono::steady_clock::duration d);
 
     struct request {
         std::string method;
@@ -105,9 +119,11 @@ private:
 // (its client, watch sources and clock; no resync timer) and running on the cluster's io_context.
 class running_controller {
 public:
+    // With `informers` (fake_cluster::informers()) it shares that cache with other controllers.
     running_controller(fake_cluster& cluster,
                        const manager::controller_factory& factory,
-                       manager::options opts = {});
+                       manager::options opts = {},
+                       std::shared_ptr<runtime::informer_cache> informers = nullptr);
     ~running_controller();
 
     // Runs the io_context until the controller has nothing left to do: every watch event read,

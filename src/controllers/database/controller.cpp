@@ -273,12 +273,9 @@ awaitable<outcome> clean_up(const resources& rs, runtime::managed_context& ctx, 
         {&rs.pvcs, backup_name(ctx.meta())},
     };
     if (const runtime::store* pvcs = ctx.cache(rs.pvcs))
-        for (const auto& pvc : pvcs->list_namespace(ns)) {
-            auto it = pvc->meta.labels.find(std::string(runtime::instance_label));
-            if (it != pvc->meta.labels.end() && it->second == ctx.name() &&
-                pvc->meta.name != backup_name(ctx.meta()))
+        for (const auto& pvc : pvcs->labelled(ns, runtime::instance_label, ctx.name()))
+            if (pvc->meta.name != backup_name(ctx.meta()))
                 keep_or_delete.emplace_back(&rs.pvcs, pvc->meta.name);
-        }
     std::string kept;
     for (const auto& [r, name] : keep_or_delete) {
         if (delete_data) {
@@ -352,6 +349,8 @@ awaitable<core::result<std::shared_ptr<runtime::controller>>> make(manager::cont
     // send a (no-op) apply on every reconcile.
     auto children = runtime::keep_paths({{"spec"}, {"data"}, {"status"}});
     auto b = env.builder("database");
+    const std::string instance(runtime::instance_label);
+    b.index_label(rs->pvcs, instance).index_label(rs->jobs, instance);
     // By label: the superuser Secret has no owner reference (it outlives a Retain deletion).
     b.watches(rs->secrets, by_instance, runtime::keep_paths({{"type"}, {"data"}}), ours)
         .watches(rs->pvcs, by_instance, runtime::keep_paths({{"spec"}, {"status"}}), ours)

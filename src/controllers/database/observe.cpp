@@ -19,10 +19,7 @@ observed_state observe(const runtime::managed_context& ctx, const resources& rs)
     if (auto cj = ctx.cached(rs.cronjobs, backup_name(db.meta)))
         seen.cronjob = observe_cronjob(whole(*cj));
     if (const runtime::store* jobs = ctx.cache(rs.jobs))
-        for (const auto& job : jobs->list_namespace(ns)) {
-            auto it = job->meta.labels.find("app.kubernetes.io/instance");
-            if (it == job->meta.labels.end() || it->second != db.meta.name)
-                continue;
+        for (const auto& job : jobs->labelled(ns, runtime::instance_label, db.meta.name)) {
             observed_job j = observe_job(whole(*job));
             (j.component == "credentials" ? seen.credentials_jobs : seen.backup_jobs).push_back(std::move(j));
         }

@@ -236,6 +236,8 @@ awaitable<int> operate(options opts, std::map<std::string, controller_factory> f
         }
         controller_client = *made;
     }
+    // One list and watch per kind, whichever controllers read it.
+    auto informers = std::make_shared<runtime::informer_cache>(controller_client, log.named("cache"));
     std::vector<std::string> names = opts.controllers;
     if (names.empty())
         for (const auto& [name, factory] : factories)
@@ -246,7 +248,7 @@ awaitable<int> operate(options opts, std::map<std::string, controller_factory> f
             stop_servers();
             co_return 1;
         }
-        controller_env env{controller_client, opts, log.named(name), registry};
+        controller_env env{controller_client, opts, log.named(name), registry, informers};
         auto built = co_await factories.at(name)(env);
         if (!built) {
             log.error("cannot start controller", {{"controller", name}, {"error", built.error()}});
@@ -288,7 +290,8 @@ runtime::controller_builder controller_env::builder(std::string name) const {
         .resync_period(opts.resync_period)
         .shutdown_timeout(opts.shutdown_timeout)
         .logger(log)
-        .metrics(metrics);
+        .metrics(metrics)
+        .informers(informers);
     if (configure)
         b.configure(configure);
     return b;

@@ -255,6 +255,14 @@ std::size_t controller::active_reconciles() const {
     return active_;
 }
 
+clock::time_point controller::queue_now() const {
+    return config_.queue_clock ? config_.queue_clock() : clock::now();
+}
+
+void controller::wake() {
+    kick();
+}
+
 void controller::kick() {
     if (wake_)
         wake_->cancel();
@@ -266,7 +274,7 @@ void controller::stop() {
 }
 
 void controller::enqueue(const reconcile_request& r) {
-    queue_.add(r.key(), clock::now());
+    queue_.add(r.key(), queue_now());
     kick();
 }
 
@@ -317,7 +325,7 @@ clock::duration controller::resync_delay() {
 void controller::collect_metrics() {
     if (!metrics_)
         return;
-    auto now = clock::now();
+    auto now = queue_now();
     metrics_->depth->set(static_cast<double>(queue_.depth()));
     metrics_->adds->inc(static_cast<double>(queue_.adds_total() - metrics_->adds_seen));
     metrics_->adds_seen = queue_.adds_total();
@@ -341,15 +349,14 @@ awaitable<void> controller::run() {
     detail::task_group workers(executor);
     std::weak_ptr<controller> weak = self;
     auto on_source_exit = [weak](std::exception_ptr e) {
-        // Watchers only end when cancelled: one that ends by itself takes the controller down.
+        // The cache only ends when cancelled: when it ends by itself it takes the controller down.
         if (auto c = weak.lock(); c && !c->stopping_) {
             c->source_failure_ = e ? e : std::make_exception_ptr(std::runtime_error("watcher ended"));
             c->stop();
         }
     };
     if (config_.sources == event_sources::watch) {
-        for (const source& s : sources_)
-            sources.spawn(holding(s.watch, s.watch->run()), on_source_exit);
+        sources.spawn(holding(informers_, informers_->run()), on_source_exit);
         if (client_) // without one (tests), events stay buffered
             sources.spawn(holding(recorder_, recorder_->run()), on_source_exit);
     }
@@ -359,7 +366,10 @@ awaitable<void> controller::run() {
     try {
         while (!stopping_) {
             dispatch(workers);
-            wake_->expires_at(queue_.next_deadline().value_or(clock::time_point::max()));
+            if (auto due = queue_.next_deadline())
+                wake_->expires_after(*due - queue_now());
+            else
+                wake_->expires_at(clock::time_point::max());
             co_await wake_->async_wait(use_tuple);
             asio::cancellation_state cs = co_await asio::this_coro::cancellation_state;
             if (cancelled(cs))
@@ -390,7 +400,7 @@ awaitable<void> controller::run() {
     }
     // Events the last reconciles said go out before the recorder stops (for at most 5 s).
     for (auto flush_until = clock::now() + 5s; config_.sources == event_sources::watch && client_ &&
-                                               recorder_->pending() > 0 && clock::now() < flush_until;)
+                                               !recorder_->idle() && clock::now() < flush_until;)
         co_await sleep_for(10ms);
     sources.cancel();
     co_await sources.join_until(clock::now() + 5s);
@@ -405,7 +415,7 @@ awaitable<void> controller::run() {
 }
 
 void controller::dispatch(detail::task_group& workers) {
-    auto now = clock::now();
+    auto now = queue_now();
     // Like controller-runtime, no reconcile starts before every cache has its first list: a
     // reconcile must not mistake a child that is merely not listed yet for a missing one.
     while (!stopping_ && synced() && workers.running() < config_.max_concurrent_reconciles) {
@@ -471,7 +481,7 @@ awaitable<void> controller::reconcile_one(std::string key) {
 }
 
 void controller::finish(const std::string& key, const reconcile_result& result, clock::duration took) {
-    auto now = clock::now();
+    auto now = queue_now();
     switch (result.kind) {
     case reconcile_result::type::done:
         queue_.forget(key);
@@ -557,6 +567,16 @@ controller_builder& controller_builder::reconcile_with(request_reconcile_fn fn) 
     return *this;
 }
 
+controller_builder& controller_builder::index_label(const api::resource& r, std::string key) {
+    indexes_.emplace_back(r, std::move(key));
+    return *this;
+}
+
+controller_builder& controller_builder::informers(std::shared_ptr<informer_cache> cache) {
+    informers_ = std::move(cache);
+    return *this;
+}
+
 controller_builder& controller_builder::namespaces(std::vector<std::string> ns) {
     config_.namespaces = std::move(ns);
     return *this;
@@ -613,7 +633,7 @@ core::result<std::shared_ptr<controller>> controller_builder::build() {
         return invalid("needs for_resource()");
     if (!reconcile_)
         return invalid("needs reconcile_with()");
-    if (!client_ && config_.sources == event_sources::watch && !config_.make_source)
+    if (!client_ && config_.sources == event_sources::watch && !config_.make_source && !informers_)
         return invalid("needs a client");
     if (config_.max_concurrent_reconciles == 0)
         return invalid("max_concurrent_reconciles must be at least 1");
@@ -627,6 +647,8 @@ core::result<std::shared_ptr<controller>> controller_builder::build() {
     auto c = std::shared_ptr<controller>(
         new controller(config_, client_, reconcile_, base.with({{"controller", config_.name}}), registry_));
 
+    c->informers_ =
+        informers_ ? informers_ : std::make_shared<informer_cache>(client_, c->log_, config_.make_source);
     std::vector<pending_source> all{*primary_};
     all.insert(all.end(), others_.begin(), others_.end());
     std::weak_ptr<controller> weak = c;
@@ -638,29 +660,16 @@ core::result<std::shared_ptr<controller>> controller_builder::build() {
         wc.label_selector = s.filter.label_selector;
         wc.field_selector = s.filter.field_selector;
         wc.project = s.project;
+        for (const auto& [r, key] : indexes_)
+            if (same_resource(r, s.resource))
+                wc.indexed_labels.push_back(key);
         std::size_t index = c->sources_.size();
         auto handler = [weak, index](const watcher_event& e) {
             if (auto ctl = weak.lock())
                 ctl->on_watch_event(index, e);
         };
-        auto w = config_.make_source ? std::make_shared<watcher>(
-                                           config_.make_source(s.resource), std::move(wc), std::move(handler))
-                                     : std::make_shared<watcher>(client_, std::move(wc), std::move(handler));
-        w->on_error = [log = c->log_](const watcher_config& cfg, std::string_view ns, const core::error& e) {
-            // 410 Gone is routine (the watched version was compacted): the watcher relists. So is
-            // the idle timeout on a quiet watch (the API server sends nothing while nothing
-            // changes): the watcher resumes from the last resourceVersion.
-            const bool gone = e.code == api::errc::gone;
-            const bool idle = e.code == core::errc::timeout;
-            log.log(gone   ? log::level::info
-                    : idle ? log::level::debug
-                           : log::level::warn,
-                    gone   ? "watch expired: relisting"
-                    : idle ? "watch idle: reconnecting"
-                           : "watch failed",
-                    {{"resource", cfg.resource.plural}, {"namespace", ns}, {"error", e}});
-        };
-        c->sources_.push_back({s.kind, std::move(w), std::move(s.map)});
+        c->sources_.push_back(
+            {s.kind, c->informers_->watch(std::move(wc), std::move(handler)), std::move(s.map)});
     }
     if (registry_)
         registry_->on_collect([weak] {

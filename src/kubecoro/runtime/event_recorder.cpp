@@ -242,7 +242,9 @@ awaitable<void> event_recorder::run() {
                 co_await choose_api();
             event_record e = std::move(pending_.front());
             pending_.pop_front();
+            sending_ = true;
             co_await send(std::move(e));
+            sending_ = false;
         }
     } catch (const std::system_error& e) {
         if (e.code() != asio::error::operation_aborted)

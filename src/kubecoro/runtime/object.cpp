@@ -1,6 +1,8 @@
 #include <kubecoro/json/json.hpp>
 #include <kubecoro/runtime/object.hpp>
 
+#include <algorithm>
+
 namespace kubecoro::runtime {
 
 namespace {
@@ -36,28 +38,78 @@ void copy_path(json::value& decoded, json::object& kept, const std::vector<std::
 
 } // namespace
 
+namespace {
+
+// `path` is `prefix` or lies under it.
+bool under(const std::vector<std::string>& path, const std::vector<std::string>& prefix) {
+    return prefix.size() <= path.size() && std::equal(prefix.begin(), prefix.end(), path.begin());
+}
+
+} // namespace
+
+projection projection::paths(std::vector<std::vector<std::string>> paths) {
+    std::vector<std::vector<std::string>> kept;
+    for (auto& p : paths) {
+        if (p.empty())
+            continue;
+        bool covered = false;
+        for (const auto& q : paths)
+            if (!q.empty() && q != p && under(p, q))
+                covered = true;
+        for (const auto& q : kept)
+            if (q == p)
+                covered = true;
+        if (!covered)
+            kept.push_back(p);
+    }
+    std::sort(kept.begin(), kept.end());
+    return projection(false, std::move(kept));
+}
+
+json::value projection::operator()(json::value decoded) const {
+    if (all_)
+        return decoded;
+    json::object kept = take_type(decoded);
+    for (const auto& path : paths_)
+        copy_path(decoded, kept, path);
+    return json::value(std::move(kept));
+}
+
+projection projection::merged(const projection& other) const {
+    if (all_ || other.all_)
+        return everything();
+    auto both = paths_;
+    both.insert(both.end(), other.paths_.begin(), other.paths_.end());
+    return paths(std::move(both));
+}
+
+bool projection::covers(const projection& other) const {
+    if (all_)
+        return true;
+    if (other.all_)
+        return false;
+    for (const auto& p : other.paths_)
+        if (std::none_of(paths_.begin(), paths_.end(), [&](const auto& q) { return under(p, q); }))
+            return false;
+    return true;
+}
+
 projection keep_all() {
-    return [](json::value decoded) { return decoded; };
+    return projection::everything();
 }
 
 projection keep_paths(std::vector<std::vector<std::string>> paths) {
-    return [paths = std::move(paths)](json::value decoded) {
-        json::object kept = take_type(decoded);
-        for (const auto& path : paths)
-            if (!path.empty())
-                copy_path(decoded, kept, path);
-        return json::value(std::move(kept));
-    };
+    return projection::paths(std::move(paths));
 }
 
 projection keep_metadata() {
-    return [](json::value decoded) { return json::value(take_type(decoded)); };
+    return projection::paths({});
 }
 
 object_ptr make_object(json::value decoded, const projection& project) {
     auto o = std::make_shared<object>();
     o->meta = json::take_meta(decoded);
-    o->body = project ? project(std::move(decoded)) : std::move(decoded);
+    o->body = project(std::move(decoded));
     return o;
 }
 

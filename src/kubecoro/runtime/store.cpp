@@ -9,6 +9,13 @@ const std::string* owner_uid(const object& o) {
     return ref && !ref->uid.empty() ? &ref->uid : nullptr;
 }
 
+std::string label_slot(std::string_view ns, std::string_view key, std::string_view value) {
+    std::string slot;
+    slot.reserve(ns.size() + key.size() + value.size() + 2);
+    slot.append(ns).append(1, '\n').append(key).append(1, '\n').append(value);
+    return slot;
+}
+
 } // namespace
 
 object_ptr store::get(std::string_view key) const {
@@ -47,21 +54,52 @@ std::vector<object_ptr> store::owned_by(std::string_view uid) const {
     return out;
 }
 
+std::vector<object_ptr>
+store::labelled(std::string_view ns, std::string_view key, std::string_view value) const {
+    std::vector<object_ptr> out;
+    auto it = by_label_.find(label_slot(ns, key, value));
+    if (it == by_label_.end())
+        return out;
+    for (const std::string& k : it->second)
+        if (object_ptr o = get(k))
+            out.push_back(std::move(o));
+    return out;
+}
+
+void store::index_labels(const std::vector<std::string>& keys) {
+    label_keys_.insert(keys.begin(), keys.end());
+    reindex();
+}
+
 void store::index(const std::string& key, const object& o) {
     if (const std::string* uid = owner_uid(o))
         by_owner_[*uid].insert(key);
+    for (const std::string& label : label_keys_)
+        if (auto it = o.meta.labels.find(label); it != o.meta.labels.end())
+            by_label_[label_slot(o.meta.namespace_, label, it->second)].insert(key);
 }
 
 void store::unindex(const std::string& key, const object& o) {
-    const std::string* uid = owner_uid(o);
-    if (!uid)
-        return;
-    auto it = by_owner_.find(*uid);
-    if (it == by_owner_.end())
-        return;
-    it->second.erase(key);
-    if (it->second.empty())
-        by_owner_.erase(it);
+    auto drop = [&key](auto& index, std::string_view slot) {
+        auto it = index.find(slot);
+        if (it == index.end())
+            return;
+        it->second.erase(key);
+        if (it->second.empty())
+            index.erase(it);
+    };
+    if (const std::string* uid = owner_uid(o))
+        drop(by_owner_, *uid);
+    for (const std::string& label : label_keys_)
+        if (auto it = o.meta.labels.find(label); it != o.meta.labels.end())
+            drop(by_label_, label_slot(o.meta.namespace_, label, it->second));
+}
+
+void store::reindex() {
+    by_owner_.clear();
+    by_label_.clear();
+    for (const auto& [key, o] : objects_)
+        index(key, *o);
 }
 
 object_ptr store::upsert(object_ptr o) {
@@ -109,9 +147,7 @@ store_diff store::replace_all(std::vector<object_ptr> objects, std::string_view 
             diff.removed.push_back(o);
     }
     objects_ = std::move(next);
-    by_owner_.clear();
-    for (const auto& [key, o] : objects_)
-        index(key, *o);
+    reindex();
     return diff;
 }
 

@@ -47,6 +47,13 @@ watcher::watcher(watch_source source, watcher_config config, watcher_handler han
     , rng_(std::random_device{}()) {
     if (config_.namespaces.empty())
         config_.namespaces.push_back("");
+    store_->index_labels(config_.indexed_labels);
+}
+
+void watcher::widen(const projection& p, const std::vector<std::string>& labels) {
+    config_.project = config_.project.merged(p);
+    store_->index_labels(labels);
+    config_.indexed_labels.assign(store_->indexed_labels().begin(), store_->indexed_labels().end());
 }
 
 awaitable<void> watcher::run() {

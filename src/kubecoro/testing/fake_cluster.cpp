@@ -191,6 +191,11 @@ struct fake_cluster::state {
         json::value object;
         std::int64_t rv;
     };
+    struct delay {
+        std::string method, path_part;
+        std::chrono::steady_clock::duration delay;
+    };
+    std::vector<delay> delays;
     struct injected {
         std::string method, path_part, message;
         int status;
@@ -206,6 +211,7 @@ struct fake_cluster::state {
     std::int64_t uids = 0;
     std::shared_ptr<asio::steady_timer> changed;
     std::set<std::string> held;                         // resources whose lists wait for release()
+    std::map<std::string, std::size_t> lists;           // lists served, by resource
     std::vector<std::shared_ptr<std::int64_t>> cursors; // of open watches
     std::vector<std::pair<std::string, std::string>> cursor_scopes;
     const std::chrono::system_clock::time_point* now = nullptr;
@@ -545,6 +551,18 @@ awaitable<answer> transport(std::weak_ptr<fake_cluster::state> weak,
     if (!s)
         co_return core::fail(core::errc::cancelled, "the fake cluster is gone");
     std::string path = req.target.substr(0, req.target.find('?'));
+    auto slow = std::find_if(s->delays.begin(), s->delays.end(), [&](const auto& d) {
+        return d.method == req.method && path.find(d.path_part) != std::string::npos;
+    });
+    if (slow != s->delays.end()) {
+        const auto wait = slow->delay;
+        s.reset(); // the cluster may go while this request waits
+        if (!co_await sleep_for(wait))
+            co_return core::fail(core::errc::cancelled, req.method + " " + path + ": cancelled");
+        s = weak.lock();
+        if (!s)
+            co_return core::fail(core::errc::cancelled, "the fake cluster is gone");
+    }
     std::string query =
         req.target.find('?') == std::string::npos ? "" : req.target.substr(req.target.find('?') + 1);
     client::response out;
@@ -660,6 +678,7 @@ runtime::watch_source fake_cluster::source(const api::resource& r) {
             if (cancelled(cs))
                 co_return core::fail(core::errc::cancelled, "list cancelled");
         }
+        ++state_->lists[res];
         json::object_list l;
         l.resource_version = std::to_string(state_->rv);
         for (const auto& o2 : list(r, ns))
@@ -675,6 +694,18 @@ runtime::watch_source fake_cluster::source(const api::resource& r) {
         co_return co_await open_watch(s, res, std::move(ns), std::move(o));
     };
     return src;
+}
+
+std::shared_ptr<runtime::informer_cache> fake_cluster::informers() {
+    log::logger_config quiet;
+    quiet.min_level = log::level::error;
+    return std::make_shared<runtime::informer_cache>(
+        client(), log::logger(quiet), [this](const api::resource& r) { return source(r); });
+}
+
+std::size_t fake_cluster::lists(const api::resource& r) const {
+    auto it = state_->lists.find(state::key(r));
+    return it == state_->lists.end() ? 0 : it->second;
 }
 
 json::value fake_cluster::put(const api::resource& r, json::value object) {
@@ -748,6 +779,10 @@ void fake_cluster::release_lists(const api::resource& r) {
     state_->notify();
 }
 
+void fake_cluster::slow(std::string method, std::string path_part, std::chrono::steady_clock::duration d) {
+    state_->delays.push_back({std::move(method), std::move(path_part), d});
+}
+
 void fake_cluster::fail(
     std::string method, std::string path_part, int status, std::string message, int times) {
     state_->failures.push_back({std::move(method), std::move(path_part), std::move(message), status, times});
@@ -781,7 +816,8 @@ bool fake_cluster::watches_caught_up() const {
 
 running_controller::running_controller(fake_cluster& cluster,
                                        const manager::controller_factory& factory,
-                                       manager::options opts)
+                                       manager::options opts,
+                                       std::shared_ptr<runtime::informer_cache> informers)
     : cluster_(cluster)
     , io_(cluster.io())
     , finished_(std::make_shared<bool>(false))
@@ -789,7 +825,7 @@ running_controller::running_controller(fake_cluster& cluster,
     opts.resync_period = std::chrono::seconds(0);
     log::logger_config quiet;
     quiet.min_level = log::level::error;
-    manager::controller_env env{cluster.client(), opts, log::logger(quiet), *metrics_};
+    manager::controller_env env{cluster.client(), opts, log::logger(quiet), *metrics_, std::move(informers)};
     env.configure = [&cluster](runtime::controller_config& c) {
         c.make_source = [&cluster](const api::resource& r) { return cluster.source(r); };
         c.clock = [&cluster] { return cluster.now(); };
@@ -830,7 +866,7 @@ bool running_controller::settle(std::chrono::steady_clock::duration horizon,
         auto due = controller_->queue().next_deadline();
         bool quiet = controller_->synced() && cluster_.watches_caught_up() &&
                      controller_->queue().depth() == 0 && controller_->active_reconciles() == 0 &&
-                     controller_->recorder().pending() == 0 && (!due || *due > now + horizon);
+                     controller_->recorder().idle() && (!due || *due > now + horizon);
         if (ran == 0 && quiet) {
             if (++quiet_rounds >= 3)
                 return true;

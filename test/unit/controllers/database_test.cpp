@@ -9,6 +9,7 @@
 #include <string>
 
 using namespace kubecoro;
+using testing::text;
 using namespace std::chrono_literals;
 
 namespace {
@@ -29,11 +30,6 @@ json::value database(std::string name, std::string version = "16", std::string d
                       {"storage", "1Gi"},
                       {"deletionPolicy", std::move(deletion)}}},
     };
-}
-
-std::string text(const std::optional<json::value>& o, auto... path) {
-    const json::value* v = o ? o->at(path...) : nullptr;
-    return v ? v->string_or("") : std::string("<absent>");
 }
 
 struct fixture {

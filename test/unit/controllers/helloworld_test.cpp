@@ -10,6 +10,7 @@
 #include <string>
 
 using namespace kubecoro;
+using testing::text;
 using namespace std::chrono_literals;
 
 namespace {
@@ -22,11 +23,6 @@ json::value hello(std::string name, json::value message) {
         {"metadata", json::object{{"name", std::move(name)}, {"namespace", "demo"}}},
         {"spec", json::object{{"message", std::move(message)}}},
     };
-}
-
-std::string text(const std::optional<json::value>& o, auto... path) {
-    const json::value* v = o ? o->at(path...) : nullptr;
-    return v ? v->string_or("") : std::string("<absent>");
 }
 
 // The Ready condition as "status/reason", or its message.
@@ -237,4 +233,18 @@ TEST_CASE_FIXTURE(fixture, "helloworld: only its own ConfigMaps are cached (the 
     REQUIRE(cache);
     CHECK(cache->size() == 1);
     CHECK(cache->get("demo", "greeting"));
+}
+
+TEST_CASE_FIXTURE(fixture, "helloworld: an event said just before shutdown is still sent") {
+    cluster.slow("POST", "/events", 300ms);
+    cluster.put(helloworlds, hello("broken", 42));
+    {
+        testing::running_controller hw(cluster, factory);
+        // Until the refusal is written; its event is said right after, and takes 300 ms to send.
+        for (int i = 0; i < 2000 && cluster.count("PATCH", "/helloworlds/broken/status") == 0; ++i)
+            io.run_one_for(10ms);
+        REQUIRE(cluster.count("PATCH", "/helloworlds/broken/status") == 1);
+        CHECK(cluster.said("InvalidSpec") == 0);
+    } // stops the controller
+    CHECK(cluster.said("InvalidSpec") == 1);
 }

@@ -35,6 +35,9 @@ struct observations {
 };
 observations seen;
 
+// The queue's clock in these tests: keys fall due only when a test moves it.
+std::chrono::steady_clock::time_point fake_now = std::chrono::steady_clock::time_point{} + 24h;
+
 awaitable<reconcile_result> observe(reconcile_request r) {
     std::string key = r.key();
     int n = ++seen.calls[key];
@@ -57,6 +60,7 @@ std::shared_ptr<controller> make_controller(std::size_t workers,
                                             std::chrono::milliseconds shutdown = 1s,
                                             metrics::registry* registry = nullptr) {
     controller_builder builder("test", nullptr);
+    builder.configure([](controller_config& c) { c.queue_clock = [] { return fake_now; }; });
     if (registry)
         builder.metrics(*registry);
     auto built =
@@ -99,20 +103,37 @@ awaitable<void> wait_until(std::function<bool()> condition) {
     CHECK(condition());
 }
 
+// Nothing runs, nothing is ready and nothing is due: until the clock moves, nothing will happen.
+bool settled(const controller& c) {
+    auto due = c.queue().next_deadline();
+    return c.active_reconciles() == 0 && c.queue().depth() == 0 && (!due || *due > fake_now);
+}
+
+// Moves the queue's clock and lets the controller see it; then waits for it to settle.
+awaitable<void> move_clock(std::shared_ptr<controller> c, std::chrono::steady_clock::duration d) {
+    fake_now += d;
+    c->wake();
+    std::function<bool()> done = [c] { return settled(*c); }; // named: see core/asio.hpp
+    co_await wait_until(done);
+}
+
 } // namespace
 
-// Enqueues ns/w once on a one-worker controller and runs until it was reconciled twice; returns
-// how long that took.
-std::chrono::steady_clock::duration time_to_second_reconcile() {
+// Enqueues ns/w on a one-worker controller; after its first reconcile, moves the queue's clock
+// by `before` (no second reconcile yet) and then by `after` (the second one).
+void second_reconcile_between(std::chrono::steady_clock::duration before,
+                              std::chrono::steady_clock::duration after) {
     auto c = make_controller(1);
-    auto started = std::chrono::steady_clock::now();
-    run(c, [](std::shared_ptr<controller> c) -> awaitable<void> {
+    run(c, [before, after](std::shared_ptr<controller> c) -> awaitable<void> {
         c->enqueue({"ns", "w"});
-        co_await wait_until([] { return seen.calls["ns/w"] == 2; });
+        std::function<bool()> first = [c] { return seen.calls["ns/w"] == 1 && settled(*c); };
+        co_await wait_until(first);
+        co_await move_clock(c, before);
+        CHECK(seen.calls["ns/w"] == 1);
+        co_await move_clock(c, after - before);
+        CHECK(seen.calls["ns/w"] == 2);
         c->stop();
     });
-    CHECK(seen.calls["ns/w"] == 2);
-    return std::chrono::steady_clock::now() - started;
 }
 
 TEST_CASE("reconciles run with bounded concurrency, never the same key twice at once") {
@@ -122,7 +143,8 @@ TEST_CASE("reconciles run with bounded concurrency, never the same key twice at 
     run(c, [](std::shared_ptr<controller> c) -> awaitable<void> {
         for (const char* name : {"a", "b", "c", "d", "e"})
             c->enqueue({"ns", name});
-        co_await sleep_for(5ms);
+        std::function<bool()> a_runs = [] { return seen.active_per_key["ns/a"] == 1; };
+        co_await wait_until(a_runs);
         c->enqueue({"ns", "a"}); // while "a" runs: queued again, not run beside it
         co_await wait_until([] { return seen.finished == 6; });
         c->stop();
@@ -147,8 +169,12 @@ TEST_CASE("retry comes back after the rate-limited backoff, terminal does not") 
     run(c, [](std::shared_ptr<controller> c) -> awaitable<void> {
         c->enqueue({"ns", "flaky"});
         c->enqueue({"ns", "broken"});
-        co_await wait_until([] { return seen.calls["ns/flaky"] == 3; });
-        co_await sleep_for(50ms);
+        for (int i = 1; i < 3; ++i) {
+            std::function<bool()> failed = [c, i] { return seen.calls["ns/flaky"] == i && settled(*c); };
+            co_await wait_until(failed);
+            co_await move_clock(c, 1h); // the backoff passes
+        }
+        co_await move_clock(c, 24h); // long enough for any backoff: "broken" does not come back
         c->stop();
     });
     CHECK(seen.calls["ns/flaky"] == 3);
@@ -163,10 +189,10 @@ TEST_CASE("a retry comes back no sooner than the server's Retry-After") {
         if (n > 1)
             return reconcile_result::done();
         core::error busy{api::errc::too_many_requests, "429 TooManyRequests"};
-        busy.retry_after = 200ms;
+        busy.retry_after = 200s;
         return reconcile_result::from_error(busy);
     };
-    CHECK(time_to_second_reconcile() >= 200ms); // the backoff alone is 5 ms
+    second_reconcile_between(199s, 200s); // the backoff alone is 5 ms
 }
 
 TEST_CASE("a reconcile that throws anything is retried: its key is not left processing") {
@@ -176,6 +202,9 @@ TEST_CASE("a reconcile that throws anything is retried: its key is not left proc
     run(c, [](std::shared_ptr<controller> c) -> awaitable<void> {
         c->enqueue({"ns", "a"});
         // Named: g++ 12 destroys a temporary in a co_await expression twice.
+        std::function<bool()> threw = [c] { return seen.calls["ns/a"] == 1 && settled(*c); };
+        co_await wait_until(threw);
+        co_await move_clock(c, 1s); // its backoff
         std::function<bool()> retried = [c] {
             return seen.calls["ns/a"] == 2 && !c->queue().is_processing("ns/a");
         };
@@ -204,9 +233,9 @@ TEST_CASE("requeue_after comes back after the delay") {
     seen = {};
     seen.work = 1ms;
     seen.decide = [](const std::string&, int n) {
-        return n == 1 ? reconcile_result::requeue_after(30ms) : reconcile_result::done();
+        return n == 1 ? reconcile_result::requeue_after(30min) : reconcile_result::done();
     };
-    CHECK(time_to_second_reconcile() >= 30ms);
+    second_reconcile_between(29min, 30min);
 }
 
 TEST_CASE("an exception from a reconcile counts as a retry") {
@@ -220,7 +249,10 @@ TEST_CASE("an exception from a reconcile counts as a retry") {
     auto c = make_controller(1);
     run(c, [](std::shared_ptr<controller> c) -> awaitable<void> {
         c->enqueue({"ns", "w"});
-        co_await wait_until([] { return seen.calls["ns/w"] == 2; });
+        std::function<bool()> threw = [c] { return seen.calls["ns/w"] == 1 && settled(*c); };
+        co_await wait_until(threw);
+        co_await move_clock(c, 1s); // its backoff
+        CHECK(seen.calls["ns/w"] == 2);
         c->stop();
     });
     CHECK(seen.calls["ns/w"] == 2);
@@ -312,7 +344,10 @@ TEST_CASE("reconcile and work queue metrics") {
     run(c, [](std::shared_ptr<controller> c) -> awaitable<void> {
         c->enqueue({"ns", "good"});
         c->enqueue({"ns", "bad"});
-        co_await wait_until([] { return seen.finished == 3; });
+        std::function<bool()> first = [c] { return seen.finished == 2 && settled(*c); };
+        co_await wait_until(first);
+        co_await move_clock(c, 1s); // the backoff of "bad"
+        CHECK(seen.finished == 3);
         c->stop();
     });
     std::string text = registry.render();

@@ -81,6 +81,40 @@ TEST_CASE("store: the owner index follows the controller ownerReference") {
     }
 }
 
+TEST_CASE("store: a label index follows the object's labels in its namespace") {
+    auto labelled = [](std::string name, std::string ns, std::string app, std::string rv = "1") {
+        auto o = std::make_shared<object>(
+            *make({.ns = std::move(ns), .name = std::move(name), .rv = std::move(rv)}));
+        if (!app.empty())
+            o->meta.labels["app"] = std::move(app);
+        return object_ptr(o);
+    };
+    store s;
+    s.upsert(labelled("a", "one", "db"));
+    s.index_labels({"app"}); // asked for after objects arrived: indexed from then on
+    s.upsert(labelled("b", "one", "db"));
+    s.upsert(labelled("c", "two", "db"));
+    s.upsert(labelled("d", "one", ""));
+    CHECK(keys(s.labelled("one", "app", "db")) == std::vector<std::string>{"one/a", "one/b"});
+    CHECK(keys(s.labelled("two", "app", "db")) == std::vector<std::string>{"two/c"});
+    CHECK(s.labelled("one", "app", "web").empty());
+
+    SUBCASE("a relabelled object moves") {
+        s.upsert(labelled("a", "one", "web", "2"));
+        CHECK(keys(s.labelled("one", "app", "db")) == std::vector<std::string>{"one/b"});
+        CHECK(keys(s.labelled("one", "app", "web")) == std::vector<std::string>{"one/a"});
+    }
+    SUBCASE("an erased object leaves it") {
+        s.erase("one/b");
+        CHECK(keys(s.labelled("one", "app", "db")) == std::vector<std::string>{"one/a"});
+    }
+    SUBCASE("a relist rebuilds it") {
+        s.replace_all({labelled("e", "one", "db")}, "one");
+        CHECK(keys(s.labelled("one", "app", "db")) == std::vector<std::string>{"one/e"});
+        CHECK(keys(s.labelled("two", "app", "db")) == std::vector<std::string>{"two/c"});
+    }
+}
+
 TEST_CASE("store: replace_all swaps in one step and reports the diff") {
     store s;
     auto keep = make({.name = "keep", .rv = "1"});
