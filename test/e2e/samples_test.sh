@@ -6,7 +6,19 @@
 source "$(dirname "$0")/lib.sh"
 install_crds || fail "samples: CRDs installed"
 ns=$(new_namespace samples)
+# Open watches of a kind across all namespaces, as the API server counts them (1.20 calls the
+# gauge apiserver_longrunning_gauge, later releases apiserver_longrunning_requests).
+cluster_watches() {
+  kubectl get --raw /metrics 2>/dev/null | awk -v r="resource=\"$1\"" \
+    '/^apiserver_longrunning_(gauge|requests)\{/ && index($0, r) && /scope="cluster"/ && /verb="WATCH"/ { s += $NF } END { printf "%d\n", s }'
+}
+cm_watches0=$(cluster_watches configmaps)
 start_operator samples || fail "samples: operator became ready"
+# Both controllers own ConfigMaps: the process's shared cache watches them once.
+one_more_cm_watch() { (($(cluster_watches configmaps) == cm_watches0 + 1)); }
+expect_eventually "samples: HelloWorld and Database share one ConfigMap watch (API server's count: $cm_watches0 before the operator)" \
+  20 one_more_cm_watch
+echo "INFO samples: ConfigMap watches open at the API server: $cm_watches0 before the operator, $(cluster_watches configmaps) with it"
 
 explained=$(kubectl explain database.spec.storage 2>/dev/null | tr -s ' \n' ' ')
 check "samples: kubectl explain database.spec.storage describes the field ($explained)" \

@@ -36,6 +36,11 @@ struct controller_env {
 using controller_factory =
     std::function<awaitable<core::result<std::shared_ptr<runtime::controller>>>(controller_env env)>;
 
+// Runs every controller until all have returned. When one fails the others are stopped and the
+// result is false (the failure is logged).
+awaitable<bool> run_controllers(std::vector<std::shared_ptr<runtime::controller>> controllers,
+                                log::logger log);
+
 // Runs the operator until a signal or a fatal error. Returns the process exit code: 0 after a
 // clean shutdown, 1 on a fatal error (bad configuration, lost leadership, a failed controller).
 int run(const options& opts, const std::map<std::string, controller_factory>& factories);

@@ -150,7 +150,8 @@ public:
     struct source {
         role kind = role::primary;
         std::shared_ptr<watcher> watch;
-        mapper map; // role::watched only
+        mapper map;         // role::watched only
+        projection project; // what this controller reads (the shared cache may keep more)
     };
 
     ~controller();

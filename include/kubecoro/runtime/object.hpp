@@ -33,6 +33,8 @@ public:
     static projection paths(std::vector<std::vector<std::string>> paths);
 
     json::value operator()(json::value decoded) const;
+    // What this projection keeps is equal in both bodies (which may keep more).
+    bool same(const json::value& a, const json::value& b) const;
     // Keeps what either keeps.
     projection merged(const projection& other) const;
     // Keeps at least everything `other` keeps.

@@ -30,9 +30,9 @@ reconcile_request request_for(const api::object_meta& meta);
 // (ConfigMaps, Secrets), any change outside "status".
 bool primary_changed(const object* old, const object& now);
 
-// An owned child's projection changed (metadata other than resourceVersion, or the projected
-// body), or it is new.
-bool projection_changed(const object* old, const object& now);
+// An owned child's projection changed (metadata other than resourceVersion, or what `seen`
+// keeps of the body: a shared cache may keep more than this controller reads), or it is new.
+bool projection_changed(const object* old, const object& now, const projection& seen = keep_all());
 
 // The request for the child's controller owner when that owner is of `owner`'s kind and group.
 std::optional<reconcile_request> owner_request(const api::object_meta& child, const api::resource& owner);

@@ -86,6 +86,23 @@ awaitable<void> run_all(std::vector<std::shared_ptr<runtime::controller>> contro
     co_await (c->run() && run_all(controllers, i + 1));
 }
 
+} // namespace
+
+awaitable<bool> run_controllers(std::vector<std::shared_ptr<runtime::controller>> controllers,
+                                log::logger log) {
+    try {
+        co_await run_all(std::move(controllers));
+        co_return true;
+    } catch (const std::exception& e) {
+        // Returned, not thrown: `||` waits for a success, so a throw would leave the process
+        // running with no controller until a signal came.
+        log.error("a controller failed", {{"error", e.what()}});
+        co_return false;
+    }
+}
+
+namespace {
+
 std::string leader_namespace(const options& opts, const config::cluster_config& cfg) {
     if (!opts.leader_election_namespace.empty())
         return opts.leader_election_namespace;
@@ -261,7 +278,8 @@ awaitable<int> operate(options opts, std::map<std::string, controller_factory> f
 
     int code = 0;
     if (elector) {
-        auto ended = co_await (run_all(ready.controllers) || wait_for_signal(signals) || elector->hold());
+        auto ended =
+            co_await (run_controllers(ready.controllers, log) || wait_for_signal(signals) || elector->hold());
         if (ended.index() == 2) {
             log.error("lost leadership; exiting", {{"error", std::get<2>(ended).error()}});
             stop_servers();
@@ -270,7 +288,7 @@ awaitable<int> operate(options opts, std::map<std::string, controller_factory> f
         code = ended.index() == 1 ? 0 : 1;
         co_await elector->release();
     } else {
-        auto ended = co_await (run_all(ready.controllers) || wait_for_signal(signals));
+        auto ended = co_await (run_controllers(ready.controllers, log) || wait_for_signal(signals));
         code = ended.index() == 1 ? 0 : 1;
     }
     if (code != 0)

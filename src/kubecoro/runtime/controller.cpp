@@ -293,7 +293,7 @@ void controller::on_watch_event(std::size_t index, const watcher_event& e) {
             enqueue(request_for(o.meta));
         return;
     case role::owned:
-        if (!deleted && !projection_changed(e.old.get(), o))
+        if (!deleted && !projection_changed(e.old.get(), o, s.project))
             return;
         if (auto owner = owner_request(o.meta, primary()))
             enqueue(*owner);
@@ -305,13 +305,21 @@ void controller::on_watch_event(std::size_t index, const watcher_event& e) {
         }
         return;
     case role::watched:
-        if (!deleted && !projection_changed(e.old.get(), o))
+        if (!deleted && !projection_changed(e.old.get(), o, s.project))
             return;
-        for (const reconcile_request& r : s.map(o))
-            enqueue(r);
-        if (e.old)
-            for (const reconcile_request& r : s.map(*e.old))
+        try {
+            for (const reconcile_request& r : s.map(o))
                 enqueue(r);
+            if (e.old)
+                for (const reconcile_request& r : s.map(*e.old))
+                    enqueue(r);
+        } catch (const std::exception& ex) {
+            // A mapper is the controller's code: its bug must not end the watch all controllers share.
+            log_.error("mapping a watched object to primaries threw",
+                       {{"resource", s.watch->config().resource.plural},
+                        {"name", o.meta.name},
+                        {"error", ex.what()}});
+        }
         return;
     }
 }
@@ -669,7 +677,7 @@ core::result<std::shared_ptr<controller>> controller_builder::build() {
                 ctl->on_watch_event(index, e);
         };
         c->sources_.push_back(
-            {s.kind, c->informers_->watch(std::move(wc), std::move(handler)), std::move(s.map)});
+            {s.kind, c->informers_->watch(std::move(wc), std::move(handler)), std::move(s.map), s.project});
     }
     if (registry_)
         registry_->on_collect([weak] {

@@ -77,8 +77,8 @@ std::shared_ptr<watcher> informer_cache::watch(watcher_config config, watcher_ha
     std::weak_ptr<shared_watch> weak = s;
     auto fan_out = [weak](const watcher_event& e) {
         if (auto sw = weak.lock())
-            for (std::size_t i = 0; i < sw->handlers.size(); ++i) // a handler may add one
-                sw->handlers[i](e);
+            for (const watcher_handler& h : sw->handlers) // added to only outside a fan-out
+                h(e);
     };
     s->handlers.push_back(std::move(handler));
     s->watch = make_source_
@@ -130,8 +130,8 @@ awaitable<void> informer_cache::run() {
         failed_.emplace(executor, clock::time_point::max());
     }
     ++runners_;
-    start_pending();
     try {
+        start_pending();
         while (!failure_) {
             co_await failed_->async_wait(use_tuple);
             asio::cancellation_state cs = co_await asio::this_coro::cancellation_state;
@@ -139,9 +139,14 @@ awaitable<void> informer_cache::run() {
                 break;
         }
     } catch (const std::system_error& e) {
-        if (e.code() != asio::error::operation_aborted)
-            throw;
+        if (e.code() != asio::error::operation_aborted && !failure_)
+            failure_ = std::current_exception();
+    } catch (...) {
+        if (!failure_)
+            failure_ = std::current_exception();
     }
+    if (failure_ && failed_)
+        failed_->cancel(); // every other caller ends too
     // The last one out stops the watchers, without throwing on cancellation so that cancelling
     // again cannot skip the wait; the caller's setting is restored at the end.
     bool throws = co_await asio::this_coro::throw_if_cancelled();

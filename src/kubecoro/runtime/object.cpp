@@ -40,6 +40,10 @@ void copy_path(json::value& decoded, json::object& kept, const std::vector<std::
 
 namespace {
 
+bool same_at(const json::value* x, const json::value* y) {
+    return x == y || (x && y && *x == *y);
+}
+
 // `path` is `prefix` or lies under it.
 bool under(const std::vector<std::string>& path, const std::vector<std::string>& prefix) {
     return prefix.size() <= path.size() && std::equal(prefix.begin(), prefix.end(), path.begin());
@@ -73,6 +77,25 @@ json::value projection::operator()(json::value decoded) const {
     for (const auto& path : paths_)
         copy_path(decoded, kept, path);
     return json::value(std::move(kept));
+}
+
+bool projection::same(const json::value& a, const json::value& b) const {
+    if (all_)
+        return a == b;
+    for (const char* key : {"apiVersion", "kind"})
+        if (!same_at(a.at(key), b.at(key)))
+            return false;
+    for (const auto& path : paths_) {
+        const json::value* x = &a;
+        const json::value* y = &b;
+        for (const std::string& key : path) {
+            x = x ? x->at(key) : nullptr;
+            y = y ? y->at(key) : nullptr;
+        }
+        if (!same_at(x, y))
+            return false;
+    }
+    return true;
 }
 
 projection projection::merged(const projection& other) const {

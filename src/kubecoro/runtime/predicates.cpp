@@ -48,12 +48,12 @@ bool primary_changed(const object* old, const object& now) {
     return false;
 }
 
-bool projection_changed(const object* old, const object& now) {
+bool projection_changed(const object* old, const object& now, const projection& seen) {
     if (!old)
         return true;
     api::object_meta a = old->meta;
     a.resource_version = now.meta.resource_version;
-    return !(a == now.meta) || !(old->body == now.body);
+    return !(a == now.meta) || !seen.same(old->body, now.body);
 }
 
 std::string_view api_group(std::string_view api_version) {

@@ -193,3 +193,34 @@ TEST_CASE("projection: merged keeps what either keeps; a path under a kept one a
     CHECK(keep_all().covers(p));
     CHECK(keep_metadata()(decoded()).at("spec") == nullptr);
 }
+
+TEST_CASE("informer_cache: a watcher that fails ends every run() with its exception") {
+    asio::io_context io;
+    testing::fake_cluster cluster{io};
+    auto make_source = [&cluster](const api::resource& r) {
+        watch_source s = cluster.source(r);
+        if (r.plural == "secrets")
+            s.list = [](std::string, api::list_options) -> awaitable<core::result<json::object_list>> {
+                throw std::runtime_error("broken list");
+            };
+        return s;
+    };
+    log::logger quiet({.min_level = log::level::error, .out = [](std::string_view) {}});
+    auto cache = std::make_shared<informer_cache>(cluster.client(), quiet, make_source);
+    heard h;
+    cache->watch(of(configmaps, keep_metadata()), h.handler());
+    cache->watch(of(secrets, keep_metadata()), h.handler());
+    int threw = 0;
+    for (int i = 0; i < 2; ++i)
+        asio::co_spawn(io, cache->run(), [&threw](std::exception_ptr e) {
+            try {
+                if (e)
+                    std::rethrow_exception(e);
+            } catch (const std::runtime_error& ex) {
+                threw += std::string(ex.what()) == "broken list";
+            }
+        });
+    io.run_for(10s);
+    CHECK(threw == 2);
+    CHECK(io.stopped()); // the ConfigMap watch was closed as well
+}

@@ -98,7 +98,7 @@ awaitable<reconcile_result> never_called(reconcile_context) {
 std::shared_ptr<controller> routing_controller() {
     auto built = controller_builder("routing", nullptr)
                      .for_resource(widgets)
-                     .owns(configmaps)
+                     .owns(configmaps, keep_paths({{"data"}}))
                      .watches(secrets,
                               [](const object& secret) {
                                   std::vector<reconcile_request> out;
@@ -152,6 +152,9 @@ TEST_CASE("controller routing: a child's change enqueues its owner") {
     auto cm = make({.name = "w-config", .owner_uid = "w-uid", .owner_kind = "Widget", .owner_name = "w"});
     c->on_watch_event(1, {ev::applied, with(cm, [](object& o) { o.meta.resource_version = "2"; }), cm});
     CHECK(queued(*c).empty()); // nothing the owner reads changed
+    // A field a shared cache keeps for another controller, but this one does not read.
+    c->on_watch_event(1, {ev::applied, with(cm, [](object& o) { o.body = json::object{{"other", 1}}; }), cm});
+    CHECK(queued(*c).empty());
     c->on_watch_event(1, {ev::applied, with(cm, [](object& o) { o.body = json::object{{"data", 1}}; }), cm});
     CHECK(queued(*c) == std::vector<std::string>{"default/w"});
 
