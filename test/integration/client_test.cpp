@@ -484,6 +484,50 @@ TEST_CASE("requests are rate limited") {
     run_bounded(rate_limit_checks(server.config()));
 }
 
+awaitable<void> cancelled_wait_checks(config::cluster_config cfg, std::atomic<int>* gets) {
+    client::client_options o;
+    o.qps = 2; // after the first request, the next token is 500 ms away
+    o.burst = 1;
+    auto ex = co_await asio::this_coro::executor;
+    auto c = make_client(ex, cfg, o);
+    REQUIRE(c);
+    REQUIRE(co_await (*c)->get(configmaps, "ns", "cm"));
+    // The second caller gives up while it waits for its token: it gets an error saying so.
+    asio::cancellation_signal give_up;
+    std::optional<core::result<json::value>> second;
+    bool threw = false;
+    auto second_get = [](std::shared_ptr<client::client> c,
+                         std::optional<core::result<json::value>>* out) -> awaitable<void> {
+        out->emplace(co_await c->get(configmaps, "ns", "cm"));
+    };
+    asio::co_spawn(
+        ex, second_get(*c, &second), asio::bind_cancellation_slot(give_up.slot(), [&](std::exception_ptr e) {
+            threw = e != nullptr;
+        }));
+    co_await sleep_for(100ms);
+    give_up.emit(asio::cancellation_type::terminal);
+    // Past the moment its token would have come: it was never sent.
+    co_await sleep_for(700ms);
+    CHECK_FALSE(threw);
+    REQUIRE(second);
+    REQUIRE_FALSE(*second);
+    CHECK(second->error().code == core::errc::cancelled);
+    CHECK(second->error().message.find("rate limiter") != std::string::npos);
+    CHECK(gets->load() == 1);
+}
+
+TEST_CASE("a request cancelled while it waits for the rate limiter is not sent") {
+    https_server server;
+    std::atomic<int> gets{0};
+    server.http.Get("/api/v1/namespaces/ns/configmaps/cm",
+                    [&](const httplib::Request&, httplib::Response& res) {
+                        ++gets;
+                        res.set_content(configmap_json("cm"), "application/json");
+                    });
+    server.start();
+    run_bounded(cancelled_wait_checks(server.config(), &gets));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Authentication
 

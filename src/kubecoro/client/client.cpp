@@ -47,10 +47,12 @@ std::chrono::milliseconds parse_retry_after(std::string_view v) {
     return std::chrono::seconds(seconds);
 }
 
-awaitable<void> throttle(std::shared_ptr<client_impl> impl) {
+// Waits for a token of the rate limiter: false when cancelled meanwhile.
+awaitable<bool> throttle(std::shared_ptr<client_impl> impl) {
     auto wait = impl->limiter.reserve(rate_limiter::clock::now());
     if (wait > rate_limiter::clock::duration::zero())
-        co_await sleep_for(wait);
+        co_return co_await sleep_for(wait);
+    co_return true;
 }
 
 // The current credentials; a client certificate from an exec plugin replaces the TLS context.
@@ -210,7 +212,10 @@ template <class Exchange, class StatusOf>
 std::invoke_result_t<Exchange&, std::shared_ptr<client_impl>, std::string> send_authorized(
     std::shared_ptr<client_impl> impl, const http::request& request, Exchange exchange, StatusOf status_of) {
     for (int attempt = 0;; ++attempt) {
-        co_await throttle(impl);
+        if (!co_await throttle(impl)) // a caller who gave up while it waited: nothing is sent
+            co_return core::fail(core::errc::cancelled,
+                                 request.method + " " + path_only(request.target) +
+                                     ": cancelled while waiting for the client's rate limiter");
         auto creds = co_await current_credentials(impl);
         if (!creds) {
             report(*impl, request.method, 0);
