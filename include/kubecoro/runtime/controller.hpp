@@ -176,7 +176,7 @@ public:
 
     // Reconciles `r` soon (e.g. from a webhook or a test).
     void enqueue(const reconcile_request& r);
-    // Looks at the queue again now (after controller_config::queue_clock moved).
+    // Looks at the queue again now (new work, or controller_config::queue_clock moved).
     void wake();
     // What the watcher of sources()[index] calls; public so tests can inject events.
     void on_watch_event(std::size_t index, const watcher_event& e);
@@ -191,7 +191,6 @@ private:
                log::logger logger,
                metrics::registry* registry);
 
-    void kick();
     std::chrono::steady_clock::time_point queue_now() const;
     void dispatch(detail::task_group& workers);
     awaitable<void> reconcile_one(std::string key);

@@ -260,29 +260,25 @@ clock::time_point controller::queue_now() const {
 }
 
 void controller::wake() {
-    kick();
-}
-
-void controller::kick() {
     if (wake_)
         wake_->cancel();
 }
 
 void controller::stop() {
     stopping_ = true;
-    kick();
+    wake();
 }
 
 void controller::enqueue(const reconcile_request& r) {
     queue_.add(r.key(), queue_now());
-    kick();
+    wake();
 }
 
 void controller::on_watch_event(std::size_t index, const watcher_event& e) {
     const source& s = sources_.at(index);
     if (e.kind == watcher_event::type::synced) {
         log_.info("cache synced", {{"resource", s.watch->config().resource.plural}});
-        kick();
+        wake();
         return;
     }
     const object& o = *e.object;
@@ -438,7 +434,7 @@ void controller::dispatch(detail::task_group& workers) {
         std::weak_ptr<controller> weak = weak_from_this();
         workers.spawn(reconcile_one(std::move(*key)), [weak](std::exception_ptr) {
             if (auto c = weak.lock())
-                c->kick();
+                c->wake();
         });
     }
     collect_metrics();
@@ -536,7 +532,7 @@ void controller::finish(const std::string& key, const reconcile_result& result, 
             break;
         }
     }
-    kick();
+    wake();
 }
 
 // controller_builder

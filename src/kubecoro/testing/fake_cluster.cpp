@@ -14,6 +14,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// Errors only: tests read what the cluster holds, not the controllers' logs.
+log::logger quiet_logger() {
+    log::logger_config c;
+    c.min_level = log::level::error;
+    return log::logger(c);
+}
+
 // Where a request points: /api/v1/... or /apis/<group>/<version>/..., then
 // [namespaces/<ns>/]<plural>[/<name>[/<subresource>]].
 struct target {
@@ -697,10 +704,8 @@ runtime::watch_source fake_cluster::source(const api::resource& r) {
 }
 
 std::shared_ptr<runtime::informer_cache> fake_cluster::informers() {
-    log::logger_config quiet;
-    quiet.min_level = log::level::error;
     return std::make_shared<runtime::informer_cache>(
-        client(), log::logger(quiet), [this](const api::resource& r) { return source(r); });
+        client(), quiet_logger(), [this](const api::resource& r) { return source(r); });
 }
 
 std::size_t fake_cluster::lists(const api::resource& r) const {
@@ -823,9 +828,7 @@ running_controller::running_controller(fake_cluster& cluster,
     , finished_(std::make_shared<bool>(false))
     , metrics_(std::make_unique<metrics::registry>()) {
     opts.resync_period = std::chrono::seconds(0);
-    log::logger_config quiet;
-    quiet.min_level = log::level::error;
-    manager::controller_env env{cluster.client(), opts, log::logger(quiet), *metrics_, std::move(informers)};
+    manager::controller_env env{cluster.client(), opts, quiet_logger(), *metrics_, std::move(informers)};
     env.configure = [&cluster](runtime::controller_config& c) {
         c.make_source = [&cluster](const api::resource& r) { return cluster.source(r); };
         c.clock = [&cluster] { return cluster.now(); };

@@ -50,18 +50,16 @@ TEST_CASE("run_controllers: a failed watcher stops every controller and returns 
     auto reconcile = [](runtime::reconcile_context) -> awaitable<runtime::reconcile_result> {
         co_return runtime::reconcile_result::done();
     };
-    auto broken = runtime::controller_builder("broken", nullptr)
-                      .for_resource(widgets)
-                      .reconcile_with(runtime::reconcile_fn(reconcile))
-                      .informers(informers)
-                      .logger(quiet)
-                      .build();
-    auto fine = runtime::controller_builder("fine", nullptr)
-                    .for_resource(gadgets)
-                    .reconcile_with(runtime::reconcile_fn(reconcile))
-                    .informers(informers)
-                    .logger(quiet)
-                    .build();
+    auto controller_of = [&](std::string name, const api::resource& r) {
+        return runtime::controller_builder(std::move(name), nullptr)
+            .for_resource(r)
+            .reconcile_with(runtime::reconcile_fn(reconcile))
+            .informers(informers)
+            .logger(quiet)
+            .build();
+    };
+    auto broken = controller_of("broken", widgets);
+    auto fine = controller_of("fine", gadgets);
     REQUIRE(broken);
     REQUIRE(fine);
 
