@@ -42,11 +42,29 @@ if [[ -n "${KUBECORO_CONTROLPLANE_DIR:-}" ]]; then
   bash test/controlplane/sa-kubeconfig.sh "$ns" kubecoro "$operator_kubeconfig" >/dev/null
 fi
 
+webhook=()
+if ((local_cluster)); then
+  # The admission webhook, as for local development (docs/deployment.md): the webhooks of
+  # manifests/webhook.yaml called by URL on loopback; the operator fills in their caBundle.
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  kubectl create --dry-run=client -o json -f manifests/webhook.yaml | python3 -c '
+import json, sys
+text, at, docs = sys.stdin.read(), 0, []
+while text[at:].strip():  # kubectl prints one JSON object per document
+    doc, at = json.JSONDecoder().raw_decode(text, at + len(text[at:]) - len(text[at:].lstrip()))
+    docs.append(doc)
+c = [d for d in docs if d["kind"] == "ValidatingWebhookConfiguration"][0]
+for w in c["webhooks"]:
+    w["clientConfig"] = {"url": "https://127.0.0.1:%s%s" % (sys.argv[1], w["clientConfig"]["service"]["path"])}
+print(json.dumps(c))' "$port" | kubectl apply -f - >/dev/null
+  webhook=(--webhook-bind-address="127.0.0.1:$port")
+fi
+
 log=$(mktemp /tmp/kubecoro-run.XXXXXX.log)
 echo "== starting kubecoro (log: $log)"
 POD_NAMESPACE=$ns "$root/build-run/kubecoro" --kubeconfig="$operator_kubeconfig" --leader-elect \
   --leader-election-namespace="$ns" --health-probe-bind-address=127.0.0.1:0 --metrics-bind-address=0 \
-  --log-format=text >"$log" 2>&1 &
+  "${webhook[@]}" --log-format=text >"$log" 2>&1 &
 operator=$!
 stop() {
   kill -TERM "$operator" 2>/dev/null && wait "$operator" 2>/dev/null || true
@@ -57,7 +75,14 @@ trap 'exit 130' INT TERM
 
 has_node=0
 if ((local_cluster)) && [[ -f $KUBECORO_CONTROLPLANE_DIR/node.enabled ]]; then has_node=1; fi
-echo "== applying manifests/samples/"
+if ((local_cluster)); then
+  # Until the operator has set the caBundle, the webhook (failurePolicy Fail) refuses Databases.
+  for _ in $(seq 100); do
+    [[ -n $(kubectl get validatingwebhookconfiguration kubecoro -o 'jsonpath={.webhooks[0].clientConfig.caBundle}') ]] && break
+    sleep 0.2
+  done
+fi
+echo "== applying manifests/samples/ (through the admission webhook)"
 if ((local_cluster)); then
   # MySQL has no Debian package, so the local node has no mysql image: its sample is left out.
   kubectl apply -f manifests/samples/database-postgresql.yaml -f manifests/samples/database-mariadb.yaml \

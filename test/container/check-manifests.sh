@@ -68,6 +68,17 @@ for v in get create update; do
     check "can $v leases in $ns" can "$v" leases.coordination.k8s.io -n "$ns"
 done
 
+# The webhook: its own configuration's caBundle, and nothing else of admission control.
+for v in get patch; do
+    check "can $v validatingwebhookconfigurations/kubecoro" can "$v" validatingwebhookconfigurations/kubecoro
+done
+check "cannot patch other validatingwebhookconfigurations" cannot patch validatingwebhookconfigurations/other
+check "cannot create validatingwebhookconfigurations" cannot create validatingwebhookconfigurations
+check "cannot delete validatingwebhookconfigurations" cannot delete validatingwebhookconfigurations/kubecoro
+check "cannot patch mutatingwebhookconfigurations" cannot patch mutatingwebhookconfigurations/kubecoro
+check "the webhook's Service selects the operator's pods" bash -c \
+    "[[ \$(kubectl get service -n $ns kubecoro-webhook -o 'jsonpath={.spec.selector.app\.kubernetes\.io/name}') == kubecoro ]]"
+
 # A sample of what it must not do.
 check "cannot create databases" cannot create databases.kubecoro.dev -n default
 check "cannot delete databases" cannot delete databases.kubecoro.dev -n default

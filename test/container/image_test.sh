@@ -53,7 +53,7 @@ E2E_LOGS=$(mktemp -d /tmp/kubecoro-image-logs.XXXXXX)
 export E2E_LOGS
 source "$root/test/e2e/lib.sh"
 install_crds
-kubectl apply -k "$root/manifests/" >/dev/null || fail "image: kubectl apply -k manifests/"
+install_manifests || fail "image: kubectl apply -k manifests/"
 # The kubeconfig must be inside the image's rootfs, readable by its user.
 kubeconfig=/tmp/kubecoro-sa.kubeconfig
 bash "$root/test/controlplane/sa-kubeconfig.sh" kubecoro-system kubecoro "$KUBECORO_IMAGE_ROOTFS$kubeconfig" 2>/dev/null

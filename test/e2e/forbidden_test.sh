@@ -7,7 +7,7 @@
 # the verb is granted again.
 source "$(dirname "$0")/lib.sh"
 install_crds
-kubectl apply -k "$E2E_ROOT/manifests/" >/dev/null || fail "forbidden: kubectl apply -k manifests/"
+install_manifests || fail "forbidden: kubectl apply -k manifests/"
 sa_ns=kubecoro-system sa=kubecoro-forbidden role=kubecoro-forbidden-test
 
 # grant [MINUS-VERB]: ClusterRole $role = manifests' kubecoro-manager rules, less MINUS-VERB on

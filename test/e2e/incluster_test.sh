@@ -8,7 +8,8 @@
 # replaced by a new one and the old one is invalidated (its Secret deleted): it keeps working.
 source "$(dirname "$0")/lib.sh"
 install_crds
-kubectl apply -k "$E2E_ROOT/manifests/" >/dev/null || fail "incluster: kubectl apply -k manifests/"
+webhook_port=$(free_port)
+install_manifests "$webhook_port" || fail "incluster: kubectl apply -k manifests/"
 sa_ns=kubecoro-system
 
 # new_token NAME: a long-lived token Secret for the ServiceAccount of manifests/ (1.20: filled by
@@ -78,8 +79,9 @@ chmod +x "$pod"
 host_sa_before=$(ls -la /var/run/secrets/kubernetes.io/serviceaccount/ 2>&1)
 ns=$(new_namespace incluster)
 # No --leader-election-namespace and no POD_NAMESPACE: the Lease goes to the namespace file's.
-KUBECORO_BIN=$pod start_operator incluster --namespace="$ns" --leader-elect --leader-election-id=kubecoro-incluster ||
-  fail "incluster: operator with the pod layout became ready"
+# The webhook on loopback (in a pod it listens on :9443, behind the Service).
+KUBECORO_BIN=$pod start_operator incluster --namespace="$ns" --leader-elect --leader-election-id=kubecoro-incluster \
+  --webhook-bind-address="127.0.0.1:$webhook_port" || fail "incluster: operator with the pod layout became ready"
 check "incluster: it loaded the in-cluster configuration from the (mounted) standard path" \
   grep -q 'in-cluster service account /var/run/secrets/kubernetes.io/serviceaccount' "$E2E_LOGS/incluster.log"
 # holds_lease: the Lease in the namespace file's namespace names this operator's identity.
@@ -89,6 +91,9 @@ holds_lease() {
   [[ -n $id && $(kubectl get lease -n "$sa_ns" kubecoro-incluster -o 'jsonpath={.spec.holderIdentity}') == "$id" ]]
 }
 expect_eventually "incluster: it holds the Lease in the namespace file's namespace ($sa_ns)" 30 holds_lease
+webhook_certified() { kubectl get secret -n "$sa_ns" kubecoro-webhook-cert >/dev/null && webhook_ready; }
+expect_eventually "incluster: with the ServiceAccount's permissions it keeps its webhook certificate in $sa_ns and sets the caBundle" 30 webhook_certified
+# Applied through the webhook (failurePolicy Fail): these succeed only when it answers.
 kubectl apply -n "$ns" -f "$E2E_ROOT/manifests/samples/helloworld.yaml" \
   -f "$E2E_ROOT/manifests/samples/database-postgresql.yaml" >/dev/null
 expect_eventually "incluster: HelloWorld converges" 60 hw_converged "$ns" 1

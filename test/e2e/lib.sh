@@ -92,8 +92,36 @@ make_pods_ready() {
   done
 }
 
-e2e_cleanup() { stop_all_operators; }
+E2E_WEBHOOK_INSTALLED=0
+e2e_cleanup() {
+  stop_all_operators
+  ((E2E_WEBHOOK_INSTALLED == 0)) || kubectl delete validatingwebhookconfiguration kubecoro --ignore-not-found >/dev/null 2>&1
+}
 trap e2e_cleanup EXIT
+
+# install_manifests [PORT]: kubectl apply -k manifests/. The operators these tests start run
+# outside the cluster, where nothing serves the webhook's Service: with PORT, manifests' webhooks
+# call https://127.0.0.1:PORT instead (an operator run with --webhook-bind-address=127.0.0.1:PORT
+# fills in the caBundle), until the test ends; without, the ValidatingWebhookConfiguration is
+# removed at once (it would refuse every Database).
+install_manifests() {
+  E2E_WEBHOOK_INSTALLED=1 # removed at exit whatever happens below
+  kubectl apply -k "$E2E_ROOT/manifests/" >/dev/null || return 1
+  if [[ -z ${1:-} ]]; then
+    kubectl delete validatingwebhookconfiguration kubecoro >/dev/null
+    return
+  fi
+  local patch
+  patch=$(kubectl get validatingwebhookconfiguration kubecoro -o json | python3 -c '
+import json, sys
+c = json.load(sys.stdin)
+print(json.dumps([{"op": "replace", "path": "/webhooks/%d/clientConfig" % i,
+                   "value": {"url": "https://127.0.0.1:%s%s" % (sys.argv[1], w["clientConfig"]["service"]["path"])}}
+                  for i, w in enumerate(c["webhooks"])]))' "$1") &&
+    kubectl patch validatingwebhookconfiguration kubecoro --type json -p "$patch" >/dev/null
+}
+# webhook_ready: the operator has filled in the caBundle of manifests' webhooks.
+webhook_ready() { [[ -n $(kubectl get validatingwebhookconfiguration kubecoro -o 'jsonpath={.webhooks[0].clientConfig.caBundle}') ]]; }
 
 # Installs the CRDs once (idempotent).
 install_crds() {

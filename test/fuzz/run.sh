@@ -7,7 +7,7 @@ set -euo pipefail
 seconds=${1:-10}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
-targets=(fuzz_response_parser fuzz_chunked fuzz_line_splitter fuzz_request_parser fuzz_quantity fuzz_cron fuzz_watch_event fuzz_kubeconfig)
+targets=(fuzz_response_parser fuzz_chunked fuzz_line_splitter fuzz_request_parser fuzz_quantity fuzz_cron fuzz_watch_event fuzz_kubeconfig fuzz_admission_review)
 
 if [ ! -f "$build/build.ninja" ]; then
     # fuzzer-no-link on every file gives libFuzzer coverage of the parsers inside the module

@@ -5,6 +5,7 @@
 #include <kubecoro/net/connection.hpp>
 #include <kubecoro/net/errc.hpp>
 #include <kubecoro/net/http_server.hpp>
+#include <kubecoro/net/x509.hpp>
 
 using namespace kubecoro;
 using namespace std::chrono_literals;
@@ -261,4 +262,87 @@ TEST_CASE("connection: refused and timed-out connects") {
         port = a.local_endpoint().port();
     }
     run_bounded(connect_failures(port));
+}
+
+// --- TLS: the admission webhook's server ------------------------------------------------------
+
+namespace {
+
+struct tls_material {
+    net::issued_certificate ca, leaf;
+};
+
+tls_material issue_for_localhost(std::string ca_name) {
+    auto ca = net::issue_certificate({std::move(ca_name), {}, {}, std::chrono::hours(1), true});
+    REQUIRE(ca);
+    auto leaf =
+        net::issue_certificate({"localhost", {"localhost"}, {"127.0.0.1"}, std::chrono::hours(1)}, &*ca);
+    REQUIRE(leaf);
+    return {*ca, *leaf};
+}
+
+std::shared_ptr<const net::tls_context> trusting(const std::string& ca_pem) {
+    net::tls_config c;
+    c.ca_pem = ca_pem;
+    auto ctx = net::tls_context::create(c);
+    REQUIRE(ctx);
+    return *ctx;
+}
+
+awaitable<core::result<answer>> get_tls(std::uint16_t port, std::shared_ptr<const net::tls_context> tls) {
+    net::connect_config config{{"127.0.0.1", port}, std::move(tls), 2000ms};
+    auto conn = co_await net::connection::connect(std::move(config));
+    if (!conn)
+        co_return core::fail(std::move(conn).error());
+    co_return co_await exchange(**conn, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+}
+
+awaitable<void> tls_rotation(std::shared_ptr<net::http_server> server,
+                             std::shared_ptr<std::shared_ptr<const net::tls_server_context>> serving,
+                             tls_material first,
+                             tls_material second) {
+    using namespace awaitable_operators;
+    auto client_side = [&]() -> awaitable<void> {
+        auto port = server->port();
+        auto ok = co_await get_tls(port, trusting(first.ca.certificate_pem));
+        REQUIRE_MESSAGE(ok, ok.error().message);
+        CHECK(ok->status == 200);
+        CHECK(ok->body == "ok\n");
+        // Plain HTTP to the TLS port gets no answer, and the server keeps serving.
+        auto plain = co_await get(port, "/healthz");
+        CHECK_FALSE(plain);
+        // Rotated: the next connection is served the new certificate.
+        auto next = net::tls_server_context::create(second.leaf.certificate_pem, second.leaf.key_pem);
+        REQUIRE(next);
+        *serving = *next;
+        auto old_trust = co_await get_tls(port, trusting(first.ca.certificate_pem));
+        REQUIRE_FALSE(old_trust);
+        CHECK(old_trust.error().code == net::errc::tls_handshake);
+        auto new_trust = co_await get_tls(port, trusting(second.ca.certificate_pem));
+        REQUIRE_MESSAGE(new_trust, new_trust.error().message);
+        CHECK(new_trust->status == 200);
+        // No certificate to serve: the connection is closed.
+        serving->reset();
+        CHECK_FALSE(co_await get_tls(port, trusting(second.ca.certificate_pem)));
+        server->stop();
+    };
+    co_await (server->run() && client_side());
+}
+
+} // namespace
+
+TEST_CASE("http_server over TLS: serves the current certificate to each new connection") {
+    asio::io_context io;
+    auto first = issue_for_localhost("ca-1");
+    auto second = issue_for_localhost("ca-2");
+    auto initial = net::tls_server_context::create(first.leaf.certificate_pem, first.leaf.key_pem);
+    REQUIRE(initial);
+    auto serving = std::make_shared<std::shared_ptr<const net::tls_server_context>>(*initial);
+    net::http_server_config cfg;
+    cfg.address = "127.0.0.1:0";
+    cfg.read_timeout = 500ms;
+    cfg.tls = [serving] { return *serving; };
+    auto server = net::http_server::create(io.get_executor(), cfg, net::sync_handler(probes));
+    REQUIRE(server);
+    run_bounded(io, tls_rotation(*server, serving, first, second));
 }

@@ -33,6 +33,7 @@ struct cluster_config {
     std::optional<exec_config> exec;
     std::string namespace_; // the context's namespace, or the in-cluster namespace file; may be empty
     std::string origin; // where this came from, for messages: "kubeconfig /root/.kube/config, context kind"
+    bool in_cluster = false; // from the pod's service account (in_cluster())
 };
 
 struct load_options {

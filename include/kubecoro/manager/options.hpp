@@ -30,6 +30,12 @@ struct options {
     // A watch that receives no byte this long is taken for dead and reopened (0: the default).
     std::chrono::milliseconds watch_idle_timeout = std::chrono::seconds(70);
     std::vector<std::string> controllers; // empty: every registered controller
+    // The admission webhook (HTTPS). "auto": :9443 when running in a cluster, off otherwise.
+    std::string webhook_bind_address = "auto";
+    std::string webhook_secret = "kubecoro-webhook-cert"; // in the operator's namespace
+    std::string webhook_service = "kubecoro-webhook";     // names in the serving certificate
+    std::string webhook_configuration = "kubecoro";       // its caBundle is kept current; "" none
+    std::chrono::milliseconds webhook_cert_validity = std::chrono::hours(24 * 365); // issued certificates
 };
 
 enum class command { run, help, version, manifests };

@@ -1,11 +1,12 @@
-// The small plain-HTTP server for /healthz, /readyz and /metrics. Accepts on the io_context;
-// each connection is served by its own coroutine with a read timeout.
+// The small HTTP server for /healthz, /readyz and /metrics, and (over TLS) the admission webhook.
+// Accepts on the io_context; each connection is served by its own coroutine with a read timeout.
 #pragma once
 
 #include <kubecoro/core/asio.hpp>
 #include <kubecoro/core/result.hpp>
 #include <kubecoro/http/message.hpp>
 #include <kubecoro/net/address.hpp>
+#include <kubecoro/net/tls.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -30,8 +31,18 @@ struct http_reply {
 struct http_server_config {
     std::string address = ":8081";                  // see parse_listen_address; "0" or "" disables the server
     std::chrono::milliseconds read_timeout{10'000}; // per read: an idle or slow client is dropped
-    std::size_t max_connections = 32;               // beyond this, new connections are closed at once
+    // A kept-alive connection waiting for its next request (0: read_timeout). Longer than the
+    // client's own idle timeout, so that the client closes first and never sends on a connection
+    // we are closing.
+    std::chrono::milliseconds idle_timeout{0};
+    std::chrono::milliseconds request_timeout{0}; // head and body from the first byte (0: none)
+    std::size_t max_connections = 32;             // beyond this, new connections are closed at once
     bool keep_alive = true;
+    std::size_t max_body_bytes = 0; // a larger request body is answered 400
+    // When set, connections are TLS: each handshake uses the context this returns at that moment
+    // (so a rotated certificate serves every connection accepted after it); nullptr refuses the
+    // connection.
+    std::function<std::shared_ptr<const tls_server_context>()> tls;
 };
 
 // Handlers run on the io_context's thread and must not block. An exception becomes a 500.
@@ -68,6 +79,8 @@ private:
     core::result<void> listen();
     static awaitable<void> serve(std::shared_ptr<http_server> self,
                                  std::shared_ptr<asio::ip::tcp::socket> socket);
+    template <class Stream>
+    static awaitable<void> exchange(std::shared_ptr<http_server> self, Stream& stream);
     awaitable<http_reply> dispatch(const http::request& request);
     void connection_ended(const std::shared_ptr<asio::ip::tcp::socket>& socket);
 

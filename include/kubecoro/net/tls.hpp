@@ -1,4 +1,5 @@
-// TLS settings for client connections, validated once into a shareable context.
+// TLS settings for client connections and for our own servers, validated once into shareable
+// contexts.
 #pragma once
 
 #include <kubecoro/core/result.hpp>
@@ -31,6 +32,23 @@ public:
 
 private:
     explicit tls_context(std::unique_ptr<impl> i);
+    std::unique_ptr<impl> impl_;
+};
+
+// A server's certificate (chain) and key, e.g. the admission webhook's. Immutable once created:
+// a rotated certificate is a new context, and connections accepted after it use the new one.
+class tls_server_context {
+public:
+    // Fails with errc::tls_config naming the part OpenSSL rejected (never its contents).
+    static core::result<std::shared_ptr<const tls_server_context>> create(const std::string& cert_pem,
+                                                                          const std::string& key_pem);
+    ~tls_server_context();
+
+    struct impl;
+    impl& get() const noexcept { return *impl_; }
+
+private:
+    explicit tls_server_context(std::unique_ptr<impl> i);
     std::unique_ptr<impl> impl_;
 };
 

@@ -16,7 +16,8 @@
 //  1. does nothing for an object gone from the cache;
 //  2. while it is being deleted, runs the finalizer step and then removes the finalizer (a failure
 //     of either is retried with backoff and said in a CleanupFailed event; the step may show
-//     progress with ctx.write_status first);
+//     progress with ctx.write_status first; a step that returns outcome::refused keeps the
+//     finalizer and writes its status, until the object changes);
 //  3. decodes the spec: a failure is outcome::refused("InvalidSpec", message), or what on_invalid
 //     makes of it;
 //  4. adds the finalizer before the reconcile function first runs, and comes back on its watch

@@ -257,6 +257,20 @@ awaitable<outcome> clean_up(const resources& rs, runtime::managed_context& ctx, 
     in.observed = observe(ctx, rs);
     if (spec)
         in.spec = *spec;
+    // Read from the object itself too: a spec that no longer decodes still says what it protects.
+    const json::value* policy = ctx.primary().body.at("spec", "deletionPolicy");
+    if ((spec && spec->deletion == deletion_policy::do_not_terminate) ||
+        (policy && policy->string_or("") == "DoNotTerminate")) {
+        // Deleted while the webhook that refuses this was down (or bypassed): nothing is removed and
+        // the finalizer holds the object until the policy is changed (that change wakes us).
+        ctx.log().warn("deletion refused by deletionPolicy DoNotTerminate");
+        co_return refused(
+            ctx,
+            std::move(in),
+            error_kind::deletion_protected,
+            "spec.deletionPolicy is DoNotTerminate: the deletion waits, and nothing is removed, "
+            "until it is changed to Retain or Delete");
+    }
     // Phase Deleting while the cleanup runs (and while it fails and is retried). A stale cache is
     // retried; any other refusal of the status write does not hold up the deletion.
     const outcome deleting = status_outcome(ctx, std::move(in), outcome::kind::progressing); // named: g++ 12
@@ -311,12 +325,7 @@ awaitable<outcome> clean_up(const resources& rs, runtime::managed_context& ctx, 
 }
 
 core::result<database_spec> decode(const runtime::object& db) {
-    auto spec = parse_spec(db.body);
-    if (!spec)
-        return spec;
-    if (auto named = validate_name(db.meta.name, *spec); !named)
-        return core::fail(named.error());
-    return spec;
+    return decode_spec(db.body, db.meta.name);
 }
 
 // The first of `versions` the server serves, else the last one (for a clear error later).

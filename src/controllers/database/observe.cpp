@@ -4,18 +4,28 @@
 
 namespace kubecoro::controllers::database {
 
+void observe_storage(observed_state& seen,
+                     const api::object_meta& db,
+                     const resources& rs,
+                     const child_lookup& find) {
+    if (auto sts = find(rs.statefulsets, db.name))
+        seen.statefulset = observe_statefulset(*sts);
+    int claims = seen.statefulset ? std::max(seen.statefulset->spec_replicas, 5) : 5;
+    for (int i = 0; i < claims; ++i)
+        if (auto pvc = find(rs.pvcs, data_claim_name(db, i)))
+            seen.data_pvcs.push_back(observe_pvc(*pvc));
+    if (auto pvc = find(rs.pvcs, backup_name(db)))
+        seen.backup_pvc = observe_pvc(*pvc);
+}
+
 observed_state observe(const runtime::managed_context& ctx, const resources& rs) {
     observed_state seen;
     const runtime::object& db = ctx.primary();
     const auto& ns = db.meta.namespace_;
-    if (auto sts = ctx.cached(rs.statefulsets, db.meta.name))
-        seen.statefulset = observe_statefulset(whole(*sts));
-    int claims = seen.statefulset ? std::max(seen.statefulset->spec_replicas, 5) : 5;
-    for (int i = 0; i < claims; ++i)
-        if (auto pvc = ctx.cached(rs.pvcs, data_claim_name(db.meta, i)))
-            seen.data_pvcs.push_back(observe_pvc(whole(*pvc)));
-    if (auto pvc = ctx.cached(rs.pvcs, backup_name(db.meta)))
-        seen.backup_pvc = observe_pvc(whole(*pvc));
+    observe_storage(seen, db.meta, rs, [&ctx](const api::resource& r, const std::string& name) {
+        auto cached = ctx.cached(r, name);
+        return cached ? std::optional<json::value>(whole(*cached)) : std::nullopt;
+    });
     if (auto cj = ctx.cached(rs.cronjobs, backup_name(db.meta)))
         seen.cronjob = observe_cronjob(whole(*cj));
     if (const runtime::store* jobs = ctx.cache(rs.jobs))

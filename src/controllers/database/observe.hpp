@@ -4,12 +4,24 @@
 
 #include "database/resources.hpp"
 
+#include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace kubecoro::controllers::database {
 
 observed_state observe(const runtime::managed_context& ctx, const resources& rs);
+
+// A child by kind and name (in the Database's namespace), from wherever it was read.
+using child_lookup =
+    std::function<std::optional<json::value>(const api::resource& r, const std::string& name)>;
+// What validate_change compares the spec with: the StatefulSet, its data claims and the backup
+// claim. The controller looks them up in its caches, the admission webhook asks the API server.
+void observe_storage(observed_state& seen,
+                     const api::object_meta& db,
+                     const resources& rs,
+                     const child_lookup& find);
 std::vector<storage_class> storage_classes(const runtime::managed_context& ctx, const resources& rs);
 
 // The server pod, read (not cached) only while the StatefulSet lacks ready pods.

@@ -588,8 +588,11 @@ core::result<database_spec> parse_spec(const json::value& db) {
     if (const std::string* policy = r.string("deletionPolicy")) {
         if (*policy == "Delete")
             out.deletion = deletion_policy::delete_volumes;
+        else if (*policy == "DoNotTerminate")
+            out.deletion = deletion_policy::do_not_terminate;
         else if (*policy != "Retain")
-            errors.add("spec.deletionPolicy", "must be Retain or Delete (got " + quoted(*policy) + ")");
+            errors.add("spec.deletionPolicy",
+                       "must be Retain, Delete or DoNotTerminate (got " + quoted(*policy) + ")");
     }
     r.boolean("paused", out.paused);
     read_parameters(*spec, out.engine, errors, out.parameters);
@@ -601,6 +604,15 @@ core::result<database_spec> parse_spec(const json::value& db) {
     if (!errors.empty())
         return errors.fail();
     return out;
+}
+
+core::result<database_spec> decode_spec(const json::value& db, std::string_view name) {
+    auto spec = parse_spec(db);
+    if (!spec)
+        return spec;
+    if (auto named = validate_name(name, *spec); !named)
+        return core::fail(named.error());
+    return spec;
 }
 
 core::result<void> validate_topology(const database_spec& spec) {

@@ -20,7 +20,9 @@ std::optional<engine> engine_from_string(std::string_view s);
 int default_port(engine e);                // 5432 or 3306
 std::string_view official_image(engine e); // "postgres", "mysql", "mariadb"
 
-enum class deletion_policy { retain, delete_volumes }; // "Retain", "Delete"
+// "Retain", "Delete", "DoNotTerminate" (Retain, and deleting the Database is refused at admission
+// and held by the finalizer until the policy is changed).
+enum class deletion_policy { retain, delete_volumes, do_not_terminate };
 
 struct resource_requirements {
     std::map<std::string, std::string> requests; // quantities as strings ("250m", "1Gi")
@@ -82,6 +84,9 @@ core::result<database_spec> parse_spec(const json::value& db);
 
 // Until replication exists, one instance: more would be independent databases behind one Service.
 core::result<void> validate_topology(const database_spec& spec);
+
+// parse_spec, then validate_name: what the controller decodes (a failure is InvalidSpec).
+core::result<database_spec> decode_spec(const json::value& db, std::string_view name);
 
 // Checks metadata.name against the names of the children the API server would refuse: the
 // Services <name> and <name>-headless must be DNS-1035 labels (a letter first, no dots, at most

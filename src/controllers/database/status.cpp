@@ -110,7 +110,8 @@ condition make(std::string_view type, std::string status, std::string_view reaso
 }
 
 condition ready_condition(const status_input& in, const rollout& r, const std::string& ready) {
-    if (in.meta.deletion_timestamp)
+    const bool protected_ = in.error && in.error->kind == error_kind::deletion_protected;
+    if (in.meta.deletion_timestamp && !protected_) // a protected Database keeps serving
         return make(condition_type::ready, "False", "Deleting", "the Database is being deleted");
     if (!r.exists)
         return make(condition_type::ready, "False", "NotCreated", "the StatefulSet does not exist yet");
@@ -125,6 +126,8 @@ condition progressing_condition(const status_input& in, const rollout& r, phase 
     auto c = [](std::string status, std::string_view reason, std::string message) {
         return make(condition_type::progressing, std::move(status), reason, std::move(message));
     };
+    if (in.error && in.error->kind == error_kind::deletion_protected)
+        return c("False", "DeletionProtected", clip_message(in.error->message));
     if (in.meta.deletion_timestamp)
         return c("False", "Deleting", "the Database is being deleted");
     if (in.error && in.error->kind == error_kind::invalid_spec)
@@ -261,6 +264,8 @@ condition reconcile_condition(const status_input& in) {
             return c("False", "VolumeExpansionNotSupported", clip_message(in.error->message));
         case error_kind::credentials_missing:
             return c("False", "CredentialsMissing", clip_message(in.error->message));
+        case error_kind::deletion_protected:
+            return c("False", "DeletionProtected", clip_message(in.error->message));
         }
     }
     if (in.spec && in.spec->paused)

@@ -41,6 +41,8 @@ enum class error_kind {
     // The superuser Secret is gone while data exists: the operator cannot log in, and will not
     // generate a password the server does not have.
     credentials_missing,
+    // Being deleted with deletionPolicy DoNotTerminate: nothing is removed, the finalizer stays.
+    deletion_protected,
 };
 struct reconcile_error {
     error_kind kind = error_kind::apply_failed;

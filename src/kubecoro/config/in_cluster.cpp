@@ -21,6 +21,7 @@ core::result<cluster_config> in_cluster(const std::string& root) {
     out.server = "https://";
     out.server.append(ipv6 ? "[" : "").append(h).append(ipv6 ? "]" : "").append(":").append(port);
     out.origin = "in-cluster service account " + root;
+    out.in_cluster = true;
 
     // The token is re-read by the client (it rotates); read it now only to fail early.
     out.token_file = root + "/token";

@@ -1,9 +1,11 @@
 #include "kubecoro_version.h"
+#include <kubecoro/admission/certificates.hpp>
 #include <kubecoro/config/cluster_config.hpp>
 #include <kubecoro/core/backoff.hpp>
 #include <kubecoro/core/errc.hpp>
 #include <kubecoro/leader/elector.hpp>
 #include <kubecoro/manager/manager.hpp>
+#include <kubecoro/manager/registry.hpp>
 #include <kubecoro/net/errc.hpp>
 #include <kubecoro/net/http_server.hpp>
 
@@ -103,12 +105,86 @@ awaitable<bool> run_controllers(std::vector<std::shared_ptr<runtime::controller>
 
 namespace {
 
-std::string leader_namespace(const options& opts, const config::cluster_config& cfg) {
-    if (!opts.leader_election_namespace.empty())
-        return opts.leader_election_namespace;
+// The operator's own namespace: the pod's, else the kubeconfig context's, else default.
+std::string own_namespace(const config::cluster_config& cfg) {
     if (const char* ns = std::getenv("POD_NAMESPACE"); ns && *ns)
         return ns;
     return cfg.namespace_.empty() ? "default" : cfg.namespace_;
+}
+
+std::string leader_namespace(const options& opts, const config::cluster_config& cfg) {
+    return opts.leader_election_namespace.empty() ? own_namespace(cfg) : opts.leader_election_namespace;
+}
+
+// The admission webhook: its certificate first (a fatal error when none can be had), then the HTTPS
+// server with every registered webhook. Serves on standbys too.
+struct webhook_endpoint {
+    std::shared_ptr<admission::certificate_keeper> keeper;
+    std::shared_ptr<net::http_server> server;
+};
+
+awaitable<core::result<webhook_endpoint>> start_webhook(const options& opts,
+                                                        const config::cluster_config& cfg,
+                                                        client::client_options copts,
+                                                        log::logger log) {
+    auto ex = co_await asio::this_coro::executor;
+    std::string address = opts.webhook_bind_address;
+    if (address == "auto")
+        address = cfg.in_cluster ? ":9443" : "0";
+    webhook_endpoint out;
+    if (address.empty() || address == "0")
+        co_return out;
+    admission::certificate_options certs;
+    certs.namespace_ = own_namespace(cfg);
+    certs.secret_name = opts.webhook_secret;
+    certs.service_name = opts.webhook_service;
+    if (!opts.webhook_configuration.empty())
+        certs.validating_configurations.push_back(opts.webhook_configuration);
+    certs.validity = std::chrono::duration_cast<std::chrono::seconds>(opts.webhook_cert_validity);
+    // A client of its own: the reads an admission makes are paced by the API server that asks for
+    // them, and must not queue behind the controllers' rate limit (a user's `kubectl apply` would
+    // wait for it, and the webhook's timeout is 5 s). A read slower than 2 s is given up (the
+    // change is then admitted with a warning; the controller still checks it).
+    copts.qps = 0;
+    copts.request_timeout = std::chrono::seconds(2);
+    copts.on_request = nullptr; // it may outlive operate()'s metrics registry at shutdown
+    auto made = client::client::create(ex, cfg, copts);
+    if (!made)
+        co_return core::fail(made.error());
+    std::shared_ptr<client::client> c = *made;
+    out.keeper = std::make_shared<admission::certificate_keeper>(c, certs, log);
+    // A busy or restarting API server is waited for (about a minute); a refusal (403, a Secret
+    // holding no usable certificate) ends the start at once.
+    core::backoff backoff(core::watcher_backoff);
+    for (int attempt = 1;; ++attempt) {
+        auto r = co_await out.keeper->start();
+        if (r)
+            break;
+        if (!client::is_retryable(r.error()) || attempt == 6)
+            co_return core::fail(r.error());
+        auto delay = backoff.next(std::chrono::steady_clock::now());
+        log.warn("cannot get the webhook certificate yet; retrying",
+                 {{"error", r.error()}, {"retry_in", delay}});
+        if (!co_await sleep_for(delay))
+            co_return core::fail(core::errc::cancelled, "cancelled");
+    }
+    std::vector<admission::route> routes;
+    for (const auto& [name, factory] : registered_admissions())
+        routes.push_back(factory(admission_env{c, log.named(name)}));
+    net::http_server_config scfg;
+    scfg.address = address;
+    // The API server keeps a few connections alive (idle up to 90 s); a slow or idle stranger
+    // holds at most one of 16 slots, and a request's bytes for at most 10 s.
+    scfg.max_connections = 16;
+    scfg.idle_timeout = std::chrono::seconds(120);
+    scfg.request_timeout = std::chrono::seconds(10);
+    scfg.max_body_bytes = admission::max_review_bytes;
+    scfg.tls = [keeper = out.keeper] { return keeper->current(); };
+    auto server = net::http_server::create(ex, scfg, admission::handler(std::move(routes), log));
+    if (!server)
+        co_return core::fail(server.error());
+    out.server = *server;
+    co_return out;
 }
 
 // Serves /healthz, /readyz and /metrics; both servers may share one address.
@@ -213,7 +289,37 @@ awaitable<int> operate(options opts, std::map<std::string, controller_factory> f
         stop_servers();
         co_return 1;
     }
+    auto started =
+        co_await (start_webhook(opts, *cfg, copts, log.named("webhook")) || wait_for_signal(signals));
+    if (started.index() == 1) {
+        log.info("signal received before start; exiting");
+        stop_servers();
+        co_return 0;
+    }
+    auto& webhook = std::get<0>(started);
+    if (!webhook) {
+        log.error("cannot serve the admission webhook", {{"error", webhook.error()}});
+        stop_servers();
+        co_return 1;
+    }
+    // Ready (so in the webhook's Service) only once the webhook serves.
     ready.api_reachable = true;
+    if (webhook->server) {
+        servers->push_back(webhook->server);
+        log.info("serving the admission webhook",
+                 {{"address", webhook->server->local_endpoint().to_string()}});
+        asio::co_spawn(ex, webhook->server->run(), [log](std::exception_ptr e, core::result<void> r) {
+            if (e || !r)
+                log.error("the admission webhook stopped",
+                          {{"error", r ? std::string("exception") : r.error().message}});
+        });
+        // Keeps the certificate current until the io_context stops.
+        auto keep = [keeper = webhook->keeper]() -> awaitable<void> { co_await keeper->run(); };
+        asio::co_spawn(ex, keep, [log](std::exception_ptr e) {
+            if (e)
+                log.error("the webhook certificate keeper stopped: the certificate is no longer renewed");
+        });
+    }
 
     std::unique_ptr<leader::elector> elector;
     if (opts.leader_elect) {

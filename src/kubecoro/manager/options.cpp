@@ -138,6 +138,20 @@ std::map<std::string, flag_spec> run_flags(options& o) {
     flags["resync-period"] = duration(o.resync_period);
     flags["shutdown-timeout"] = duration(o.shutdown_timeout);
     flags["watch-idle-timeout"] = duration(o.watch_idle_timeout);
+    flags["webhook-bind-address"] = text(o.webhook_bind_address);
+    flags["webhook-secret"] = text(o.webhook_secret);
+    flags["webhook-service"] = text(o.webhook_service);
+    flags["webhook-configuration"] = text(o.webhook_configuration);
+    flags["webhook-cert-validity"] = {false,
+                                      [&o](const std::string& f, const std::string& v) -> core::result<void> {
+                                          auto d = parse_duration(v);
+                                          if (!d)
+                                              return bad_flag(f, d.error().message);
+                                          if (*d < std::chrono::seconds(10))
+                                              return bad_flag(f, "want at least 10s, got \"" + v + "\"");
+                                          o.webhook_cert_validity = *d;
+                                          return {};
+                                      }};
     flags["controllers"] = {false, [&o](const std::string& f, const std::string& v) -> core::result<void> {
                                 auto list = split_list(v);
                                 const auto& known = registered_controllers();
@@ -302,6 +316,16 @@ Flags:
   --shutdown-timeout DURATION         how long in-flight reconciles may finish (default 30s)
   --watch-idle-timeout DURATION       reconnect a watch that receives nothing this long (default 70s)
   --controllers LIST                  the controllers to run: database, helloworld (default all)
+  --webhook-bind-address ADDR         the admission webhook (HTTPS); 0 to disable (default :9443
+                                      in a cluster, off outside one)
+  --webhook-secret NAME               Secret with its certificate, in the operator's namespace
+                                      (default kubecoro-webhook-cert; created when absent)
+  --webhook-service NAME              the webhook's Service, named in the certificate
+                                      (default kubecoro-webhook)
+  --webhook-configuration NAME        ValidatingWebhookConfiguration whose caBundle is kept
+                                      current; empty for none (default kubecoro)
+  --webhook-cert-validity DURATION    of a certificate issued here; renewed with a third left
+                                      (default 8760h)
   --version                           same as the version command
   -h, --help                          this text
 )";

@@ -9,7 +9,21 @@ std::map<std::string, controller_factory>& registry() {
     return r;
 }
 
+std::map<std::string, admission_factory>& admissions() {
+    static std::map<std::string, admission_factory> r;
+    return r;
+}
+
 } // namespace
+
+bool register_admission(std::string name, admission_factory factory) {
+    admissions().insert_or_assign(std::move(name), std::move(factory));
+    return true;
+}
+
+const std::map<std::string, admission_factory>& registered_admissions() {
+    return admissions();
+}
 
 bool register_controller(std::string name, controller_factory factory) {
     registry().insert_or_assign(std::move(name), std::move(factory));

@@ -1,4 +1,4 @@
-// Internal to net: the OpenSSL context behind net::tls_context.
+// Internal to net: the OpenSSL contexts behind net::tls_context and net::tls_server_context.
 #pragma once
 
 #include <kubecoro/net/tls.hpp>
@@ -11,6 +11,10 @@ struct tls_context::impl {
     tls_config config;
     // Streams take a non-const context; its settings are not changed after create().
     mutable asio::ssl::context ctx{asio::ssl::context::tls_client};
+};
+
+struct tls_server_context::impl {
+    mutable asio::ssl::context ctx{asio::ssl::context::tls_server};
 };
 
 } // namespace kubecoro::net

@@ -1,10 +1,13 @@
+#include "detail_tls.hpp"
 #include <kubecoro/core/errc.hpp>
 #include <kubecoro/http/request_parser.hpp>
 #include <kubecoro/net/errc.hpp>
 #include <kubecoro/net/http_server.hpp>
 
+#include <algorithm>
 #include <array>
 #include <exception>
+#include <optional>
 
 namespace kubecoro::net {
 
@@ -138,6 +141,8 @@ awaitable<core::result<void>> http_server::run() {
             socket.close(ec);
             continue;
         }
+        // Replies (and TLS handshake flights) leave at once: no Nagle wait for the client's delayed ACK.
+        socket.set_option(tcp::no_delay(true), ec);
         auto s = std::make_shared<tcp::socket>(std::move(socket));
         sockets_.push_back(s);
         ++active_;
@@ -178,21 +183,49 @@ awaitable<http_reply> http_server::dispatch(const http::request& request) {
 }
 
 awaitable<void> http_server::serve(std::shared_ptr<http_server> self, std::shared_ptr<tcp::socket> socket) {
+    if (!self->config_.tls)
+        co_return co_await exchange(self, *socket);
+    auto context = self->config_.tls();
+    if (!context)
+        co_return;
+    asio::ssl::stream<tcp::socket&> tls(*socket, context->get().ctx);
+    auto shaken = co_await (tls.async_handshake(asio::ssl::stream_base::server, use_tuple) ||
+                            sleep_for(self->config_.read_timeout));
+    if (shaken.index() == 1 || std::get<0>(std::get<0>(shaken)))
+        co_return; // too slow, or not TLS, or a client that does not trust us
+    co_await exchange(self, tls);
+}
+
+template <class Stream>
+awaitable<void> http_server::exchange(std::shared_ptr<http_server> self, Stream& stream) {
     std::array<char, 4096> buffer;
     std::string pending;
     for (;;) {
-        http::request_parser parser;
+        http::request_parser parser(http::request_limits{.max_body_bytes = self->config_.max_body_bytes});
         bool bad = false;
+        // Between requests a kept-alive connection may wait idle_timeout; once a request has begun,
+        // each read waits read_timeout and the whole request must arrive within request_timeout.
+        std::optional<std::chrono::steady_clock::time_point> deadline;
         while (!parser.done()) {
             if (pending.empty()) {
-                auto read = co_await (socket->async_read_some(asio::buffer(buffer), use_tuple) ||
-                                      sleep_for(self->config_.read_timeout));
+                auto wait =
+                    deadline ? std::min<std::chrono::steady_clock::duration>(
+                                   self->config_.read_timeout, *deadline - std::chrono::steady_clock::now())
+                             : std::chrono::steady_clock::duration(self->config_.idle_timeout.count() > 0
+                                                                       ? self->config_.idle_timeout
+                                                                       : self->config_.read_timeout);
+                if (wait <= std::chrono::steady_clock::duration::zero())
+                    co_return; // too slow
+                auto read =
+                    co_await (stream.async_read_some(asio::buffer(buffer), use_tuple) || sleep_for(wait));
                 if (read.index() == 1)
                     co_return; // idle or too slow
                 auto [ec, n] = std::get<0>(read);
                 if (ec)
                     co_return;
                 pending.assign(buffer.data(), n);
+                if (!deadline && self->config_.request_timeout.count() > 0)
+                    deadline = std::chrono::steady_clock::now() + self->config_.request_timeout;
             }
             auto used = parser.feed(pending);
             if (!used) {
@@ -217,10 +250,11 @@ awaitable<void> http_server::serve(std::shared_ptr<http_server> self, std::share
             }
         }
         auto out = serialize_reply(reply, keep_alive, head_request);
-        auto [ec, n] = co_await asio::async_write(*socket, asio::buffer(out), use_tuple);
+        auto [ec, n] = co_await asio::async_write(stream, asio::buffer(out), use_tuple);
         (void)n;
         if (ec || !keep_alive) {
-            socket->shutdown(tcp::socket::shutdown_send, ec);
+            std::error_code ignored;
+            stream.lowest_layer().shutdown(tcp::socket::shutdown_send, ignored);
             co_return;
         }
     }

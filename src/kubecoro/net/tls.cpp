@@ -66,4 +66,32 @@ core::result<std::shared_ptr<const tls_context>> tls_context::create(tls_config 
     return std::shared_ptr<const tls_context>(new tls_context(std::move(i)));
 }
 
+tls_server_context::tls_server_context(std::unique_ptr<impl> i)
+    : impl_(std::move(i)) {}
+tls_server_context::~tls_server_context() = default;
+
+core::result<std::shared_ptr<const tls_server_context>>
+tls_server_context::create(const std::string& cert_pem, const std::string& key_pem) {
+    auto i = std::make_unique<impl>();
+    auto& ctx = i->ctx;
+    std::error_code ec;
+    ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                        asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                        asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use,
+                    ec);
+    if (ec)
+        return setup_failed("options", ec);
+    ctx.use_certificate_chain(asio::buffer(cert_pem), ec);
+    if (ec)
+        return setup_failed("server certificate", ec);
+    ctx.use_private_key(asio::buffer(key_pem), asio::ssl::context::pem, ec);
+    if (ec)
+        return setup_failed("server key", ec);
+    if (::SSL_CTX_check_private_key(ctx.native_handle()) != 1) {
+        ::ERR_clear_error();
+        return core::fail(errc::tls_config, "TLS setup: the server key does not match its certificate");
+    }
+    return std::shared_ptr<const tls_server_context>(new tls_server_context(std::move(i)));
+}
+
 } // namespace kubecoro::net

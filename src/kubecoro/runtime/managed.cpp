@@ -308,6 +308,8 @@ awaitable<reconcile_result> conclude(managed_context& ctx, const outcome& o) {
 // The object is being deleted and carries the finalizer: clean up, then let it go.
 awaitable<reconcile_result> finish_deletion(managed_context& ctx, const managed_steps& steps) {
     outcome o = co_await steps.finalize(ctx);
+    if (o.result == outcome::kind::refused)
+        co_return co_await conclude(ctx, o); // held: the finalizer stays until the object changes
     if (o.result == outcome::kind::failed) {
         ctx.record(event_type::warning, "CleanupFailed", o.error.message);
         say(ctx);

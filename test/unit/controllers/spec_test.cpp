@@ -144,7 +144,7 @@ TEST_CASE("parse_spec: every validation error names its field") {
     CHECK(with(R"("replicas":"2")") == "spec.replicas: must be an integer");
     CHECK(with(R"("paused":"yes")") == "spec.paused: must be true or false");
     CHECK(with(R"("deletionPolicy":"Orphan")") ==
-          "spec.deletionPolicy: must be Retain or Delete (got \"Orphan\")");
+          "spec.deletionPolicy: must be Retain, Delete or DoNotTerminate (got \"Orphan\")");
     CHECK(with(R"("storageClassName":7)") == "spec.storageClassName: must be a string");
     for (const char* storage_class : {"a..b", "a.-b", "-fast", "fast-", "Fast", "fast_ssd", "fast.", ""}) {
         CAPTURE(storage_class);

@@ -38,11 +38,15 @@ TEST_CASE("the defaults render the install set as manifests/ has it") {
                       "ClusterRoleBinding",
                       "Role",
                       "RoleBinding",
-                      "Deployment"})
+                      "Deployment",
+                      "Service",
+                      "ValidatingWebhookConfiguration"})
         CHECK_MESSAGE(count(y, std::string("\nkind: ") + kind + "\n") >= 1, kind);
     CHECK(count(y, "\nkind: CustomResourceDefinition\n") == 2);
-    CHECK(count(y, "name: databases.kubecoro.dev\n") == 1);
-    CHECK(count(y, "name: helloworlds.kubecoro.dev\n") == 1);
+    CHECK(count(y, "metadata:\n  name: databases.kubecoro.dev\n") == 1);
+    CHECK(count(y, "metadata:\n  name: helloworlds.kubecoro.dev\n") == 1);
+    CHECK(count(y, "  - name: databases.kubecoro.dev\n") == 1); // the webhook
+    CHECK(y.find("kind: Deployment") < y.find("kind: ValidatingWebhookConfiguration"));
     CHECK(count(y, "image: kubecoro:latest\n") == 1);
     CHECK(y.find("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: kubecoro-system\n") !=
           std::string::npos);
@@ -58,9 +62,10 @@ TEST_CASE("image and namespace are substituted everywhere") {
     CHECK(count(y, "kubecoro:latest") == 0);
     CHECK(count(y, "  image: registry.example:5000/team/kubecoro@sha256:0123abcd\n") == 1);
     CHECK(y.find("kind: Namespace\nmetadata:\n  name: ops\n") != std::string::npos);
-    // ServiceAccount, Role, RoleBinding, Deployment and both bindings' subjects.
-    CHECK(count(y, "  namespace: ops\n") == 6);
-    CHECK(count(y, "    namespace: ops\n") == 2);
+    // ServiceAccount, Role, RoleBinding, Deployment, the webhook's Service; the three bindings'
+    // subjects and the two webhooks' Service references (indented deeper).
+    CHECK(count(y, "  namespace: ops\n") == 10);
+    CHECK(count(y, "    namespace: ops\n") == 5);
     // Names that are not the namespace stay.
     CHECK(count(y, "  name: kubecoro-manager\n") >= 2);
     CHECK(count(y, "  name: kubecoro\n") >= 1);
@@ -72,7 +77,7 @@ TEST_CASE("a value that YAML would misread is quoted") {
         std::string y = render("kubecoro:latest", ns);
         CHECK_MESSAGE(y.find("kind: Namespace\nmetadata:\n  name: \"" + ns + "\"\n") != std::string::npos,
                       ns);
-        CHECK_MESSAGE(count(y, "  namespace: \"" + ns + "\"\n") == 6, ns);
+        CHECK_MESSAGE(count(y, "  namespace: \"" + ns + "\"\n") == 10, ns);
     }
     CHECK(count(render("Off", "ops"), "  image: \"Off\"\n") == 1);
     CHECK(count(render("yes.example/x", "ops"), "  image: yes.example/x\n") == 1);

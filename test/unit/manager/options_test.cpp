@@ -87,3 +87,28 @@ TEST_CASE("durations") {
     CHECK_FALSE(manager::parse_duration("5d"));
     CHECK_FALSE(manager::parse_duration(""));
 }
+
+TEST_CASE("webhook flags: on by default only in a cluster; validity at least 10s") {
+    auto defaults = manager::parse_command_line({});
+    REQUIRE(defaults);
+    CHECK(defaults->run.webhook_bind_address == "auto");
+    CHECK(defaults->run.webhook_secret == "kubecoro-webhook-cert");
+    CHECK(defaults->run.webhook_service == "kubecoro-webhook");
+    CHECK(defaults->run.webhook_configuration == "kubecoro");
+    CHECK(defaults->run.webhook_cert_validity == std::chrono::hours(8760));
+    auto set = manager::parse_command_line({"--webhook-bind-address=127.0.0.1:9443",
+                                            "--webhook-secret=s",
+                                            "--webhook-service=svc",
+                                            "--webhook-configuration=",
+                                            "--webhook-cert-validity=720h"});
+    REQUIRE(set);
+    CHECK(set->run.webhook_bind_address == "127.0.0.1:9443");
+    CHECK(set->run.webhook_secret == "s");
+    CHECK(set->run.webhook_service == "svc");
+    CHECK(set->run.webhook_configuration.empty());
+    CHECK(set->run.webhook_cert_validity == 720h);
+    auto short_lived = manager::parse_command_line({"--webhook-cert-validity=5s"});
+    REQUIRE_FALSE(short_lived);
+    CHECK(short_lived.error().message.find("--webhook-cert-validity") != std::string::npos);
+    CHECK_FALSE(manager::parse_command_line({"--webhook-cert-validity=soon"}));
+}
