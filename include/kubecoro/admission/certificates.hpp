@@ -26,10 +26,9 @@ struct certificate_options {
     std::string service_name; // names in the certificate: <svc>, <svc>.<ns>, <svc>.<ns>.svc[.cluster.local]
     std::vector<std::string> extra_dns_names{"localhost"};
     std::vector<std::string> extra_ip_addresses{"127.0.0.1"}; // a URL-based configuration (local runs)
-    // Validating/MutatingWebhookConfigurations whose caBundle is kept current (those absent are
-    // looked for again on the next check).
+    // ValidatingWebhookConfigurations whose caBundle is kept current (those absent are looked for
+    // again on the next check). There is no mutating webhook (docs/deployment.md says why).
     std::vector<std::string> validating_configurations;
-    std::vector<std::string> mutating_configurations;
     std::chrono::seconds validity = std::chrono::hours(24 * 365); // of an issued serving certificate
     std::string field_manager = "kubecoro-webhook";
 };

@@ -42,6 +42,9 @@ struct certificate_info {
 // does not parse.
 core::result<std::vector<certificate_info>> read_certificates(std::string_view pem);
 
+// The certificates of a PEM bundle that have not expired, as PEM, in order ("" when none parse).
+std::string unexpired_certificates(std::string_view pem);
+
 // Whether `certificate_pem`'s first certificate, with the rest of that file as its intermediates,
 // chains to a certificate of `ca_pem` and is valid now.
 bool verifies(std::string_view certificate_pem, std::string_view ca_pem);

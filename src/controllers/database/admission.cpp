@@ -27,9 +27,8 @@ awaitable<core::result<observed_state>> read_storage(client::client& c, const ap
         co_return core::fail(sts.error());
     const bool ours = sts && managed(*sts);
     api::list_options labelled;
-    labelled.label_selector = std::string(runtime::managed_by_label) + "=" +
-                              std::string(runtime::managed_by) + "," + std::string(runtime::instance_label) +
-                              "=" + db.name;
+    labelled.label_selector = runtime::managed_children().label_selector + "," +
+                              std::string(runtime::instance_label) + "=" + db.name;
     auto claims = co_await c.list_all(rs.pvcs, db.namespace_, labelled);
     if (!claims)
         co_return core::fail(claims.error());
@@ -58,9 +57,7 @@ awaitable<admission::verdict> admit(client::client& c, const admission::request&
     if (!request.subresource.empty() || request.operation == "CONNECT")
         co_return admission::verdict::allow();
     if (request.operation == "DELETE") {
-        const json::value* policy =
-            request.old_object ? request.old_object->at("spec", "deletionPolicy") : nullptr;
-        if (policy && policy->string_or("") == "DoNotTerminate")
+        if (request.old_object && deletion_protected(*request.old_object))
             co_return admission::verdict::deny(
                 "spec.deletionPolicy is DoNotTerminate: Database " + request.name +
                     " cannot be deleted until spec.deletionPolicy is changed to Retain or Delete",

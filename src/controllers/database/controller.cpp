@@ -257,10 +257,7 @@ awaitable<outcome> clean_up(const resources& rs, runtime::managed_context& ctx, 
     in.observed = observe(ctx, rs);
     if (spec)
         in.spec = *spec;
-    // Read from the object itself too: a spec that no longer decodes still says what it protects.
-    const json::value* policy = ctx.primary().body.at("spec", "deletionPolicy");
-    if ((spec && spec->deletion == deletion_policy::do_not_terminate) ||
-        (policy && policy->string_or("") == "DoNotTerminate")) {
+    if (deletion_protected(ctx.primary().body)) {
         // Deleted while the webhook that refuses this was down (or bypassed): nothing is removed and
         // the finalizer holds the object until the policy is changed (that change wakes us).
         ctx.log().warn("deletion refused by deletionPolicy DoNotTerminate");

@@ -606,6 +606,11 @@ core::result<database_spec> parse_spec(const json::value& db) {
     return out;
 }
 
+bool deletion_protected(const json::value& db) {
+    const json::value* policy = db.at("spec", "deletionPolicy");
+    return policy && policy->string_or("") == "DoNotTerminate";
+}
+
 core::result<database_spec> decode_spec(const json::value& db, std::string_view name) {
     auto spec = parse_spec(db);
     if (!spec)

@@ -85,6 +85,10 @@ core::result<database_spec> parse_spec(const json::value& db);
 // Until replication exists, one instance: more would be independent databases behind one Service.
 core::result<void> validate_topology(const database_spec& spec);
 
+// spec.deletionPolicy is DoNotTerminate, read from the object itself: it holds even when the rest
+// of the spec does not decode.
+bool deletion_protected(const json::value& db);
+
 // parse_spec, then validate_name: what the controller decodes (a failure is InvalidSpec).
 core::result<database_spec> decode_spec(const json::value& db, std::string_view name);
 

@@ -19,11 +19,6 @@ const api::resource validating{"admissionregistration.k8s.io",
                                "validatingwebhookconfigurations",
                                "ValidatingWebhookConfiguration",
                                api::scope::cluster};
-const api::resource mutating{"admissionregistration.k8s.io",
-                             "v1",
-                             "mutatingwebhookconfigurations",
-                             "MutatingWebhookConfiguration",
-                             api::scope::cluster};
 
 struct material {
     std::string cert, key, ca, ca_key;
@@ -69,24 +64,6 @@ std::chrono::system_clock::duration remaining(const std::string& pem) {
     return certs->front().not_after - std::chrono::system_clock::now();
 }
 
-// The CAs of a bundle that have not expired, as PEM.
-std::string unexpired(const std::string& bundle) {
-    std::string out;
-    std::size_t at = 0;
-    const std::string_view end_marker = "-----END CERTIFICATE-----";
-    while ((at = bundle.find("-----BEGIN CERTIFICATE-----", at)) != std::string::npos) {
-        std::size_t stop = bundle.find(end_marker, at);
-        if (stop == std::string::npos)
-            break;
-        stop += end_marker.size();
-        std::string one = bundle.substr(at, stop - at) + "\n";
-        if (remaining(one) > 0s)
-            out += one;
-        at = stop;
-    }
-    return out;
-}
-
 } // namespace
 
 std::chrono::milliseconds check_interval(std::chrono::seconds validity) {
@@ -125,19 +102,22 @@ awaitable<core::result<void>> certificate_keeper::check() {
     const auto& ns = opts_.namespace_;
     auto secret = co_await client_->get(secrets, ns, opts_.secret_name);
     // The names the API server may use: a Service reference is called as <svc>.<ns>.svc.
-    std::vector<std::string> names = opts_.extra_dns_names;
     const std::string& svc = opts_.service_name;
-    for (const std::string& n :
-         {svc, svc + "." + ns, svc + "." + ns + ".svc", svc + "." + ns + ".svc.cluster.local"})
-        names.insert(names.begin(), n);
+    std::vector<std::string> names{
+        svc + "." + ns + ".svc.cluster.local", svc + "." + ns + ".svc", svc + "." + ns, svc};
+    names.insert(names.end(), opts_.extra_dns_names.begin(), opts_.extra_dns_names.end());
+    auto new_ca = [&]() -> core::result<net::issued_certificate> {
+        net::certificate_request ca_request{"kubecoro-webhook-ca", {}, {}, opts_.validity * 10, true};
+        return net::issue_certificate(ca_request);
+    };
+    // A serving certificate signed by the first CA of `ca` (and that CA), or by a new CA.
     auto issue = [&](const material* keep_ca) -> core::result<material> {
         material m;
         if (keep_ca) {
             m.ca = keep_ca->ca;
             m.ca_key = keep_ca->ca_key;
         } else {
-            net::certificate_request ca_request{"kubecoro-webhook-ca", {}, {}, opts_.validity * 10, true};
-            auto ca = net::issue_certificate(ca_request);
+            auto ca = new_ca();
             if (!ca)
                 return core::fail(ca.error());
             m.ca = ca->certificate_pem;
@@ -208,19 +188,18 @@ awaitable<core::result<void>> certificate_keeper::check() {
             } else if (ca_due) {
                 // A new CA joins the bundle first; the certificate it signs comes with the next
                 // renewal, once the API server trusts it. The old CA stays until it expires.
-                net::certificate_request ca_request{"kubecoro-webhook-ca", {}, {}, opts_.validity * 10, true};
-                auto ca = net::issue_certificate(ca_request);
+                auto ca = new_ca();
                 if (!ca)
                     co_return core::fail(ca.error());
                 renewed = m;
                 renewed->ca_key = ca->key_pem;
-                bundle = ca->certificate_pem + unexpired(m.ca);
+                bundle = ca->certificate_pem + net::unexpired_certificates(m.ca);
             } else {
                 auto leaf = issue(&m); // signed by the bundle's first (newest) CA
                 if (!leaf)
                     co_return core::fail(leaf.error());
                 renewed = *leaf;
-                bundle = unexpired(m.ca);
+                bundle = net::unexpired_certificates(m.ca);
             }
             const json::value* version = secret->at("metadata", "resourceVersion");
             json::value body = secret_object(*renewed, bundle, version ? version->string_or("") : "");
@@ -296,8 +275,6 @@ awaitable<void> certificate_keeper::publish_ca_bundle() {
     };
     for (const auto& name : opts_.validating_configurations)
         co_await keep(validating, name);
-    for (const auto& name : opts_.mutating_configurations)
-        co_await keep(mutating, name);
 }
 
 } // namespace kubecoro::admission

@@ -208,12 +208,13 @@ awaitable<void> http_server::exchange(std::shared_ptr<http_server> self, Stream&
         std::optional<std::chrono::steady_clock::time_point> deadline;
         while (!parser.done()) {
             if (pending.empty()) {
-                auto wait =
-                    deadline ? std::min<std::chrono::steady_clock::duration>(
-                                   self->config_.read_timeout, *deadline - std::chrono::steady_clock::now())
-                             : std::chrono::steady_clock::duration(self->config_.idle_timeout.count() > 0
-                                                                       ? self->config_.idle_timeout
-                                                                       : self->config_.read_timeout);
+                using clock = std::chrono::steady_clock;
+                const clock::duration idle = self->config_.idle_timeout.count() > 0
+                                                 ? self->config_.idle_timeout
+                                                 : self->config_.read_timeout;
+                const clock::duration wait =
+                    deadline ? std::min<clock::duration>(self->config_.read_timeout, *deadline - clock::now())
+                             : idle;
                 if (wait <= std::chrono::steady_clock::duration::zero())
                     co_return; // too slow
                 auto read =

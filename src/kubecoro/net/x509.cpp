@@ -169,6 +169,17 @@ core::result<std::vector<certificate_info>> read_certificates(std::string_view p
     return out;
 }
 
+std::string unexpired_certificates(std::string_view pem) {
+    bio_ptr out(::BIO_new(::BIO_s_mem()));
+    if (!out)
+        return {};
+    for (const auto& c : read_all(pem))
+        if (::X509_cmp_current_time(::X509_get0_notAfter(c.get())) > 0)
+            ::PEM_write_bio_X509(out.get(), c.get());
+    ::ERR_clear_error();
+    return drain(out.get());
+}
+
 bool verifies(std::string_view certificate_pem, std::string_view ca_pem) {
     auto leaf = read_all(certificate_pem);
     auto cas = read_all(ca_pem);
