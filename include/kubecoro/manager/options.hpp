@@ -4,6 +4,8 @@
 #include <kubecoro/core/result.hpp>
 
 #include <chrono>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,8 +53,12 @@ struct invocation {
     manifests_options manifests;
 };
 
-// Parses argv (without argv[0]). Errors name the flag and what was wrong.
+// Parses argv (without argv[0]). Errors name the flag and what was wrong. A run flag may also come
+// from the environment, KUBECORO_<FLAG> (KUBECORO_KUBE_API_QPS for --kube-api-qps), and
+// --namespace from WATCH_NAMESPACE too; the command line wins.
+using environment = std::function<std::optional<std::string>(const std::string& name)>;
 core::result<invocation> parse_command_line(const std::vector<std::string>& args);
+core::result<invocation> parse_command_line(const std::vector<std::string>& args, const environment& env);
 
 // Go-style durations: "500ms", "30s", "10m", "1h30m".
 core::result<std::chrono::milliseconds> parse_duration(const std::string& text);

@@ -226,6 +226,27 @@ core::result<std::vector<std::shared_ptr<net::http_server>>> start_endpoints(asi
 awaitable<int> operate(options opts, std::map<std::string, controller_factory> factories, log::logger log) {
     auto ex = co_await asio::this_coro::executor;
 
+    std::string namespaces;
+    for (const auto& ns : opts.namespaces)
+        namespaces += (namespaces.empty() ? "" : ",") + ns;
+    std::string controllers;
+    for (const auto& c : opts.controllers)
+        controllers += (controllers.empty() ? "" : ",") + c;
+    log.info("kubecoro starting",
+             {{"version", KUBECORO_VERSION},
+              {"commit", KUBECORO_GIT_COMMIT},
+              {"build", KUBECORO_BUILD_TYPE},
+              {"namespaces", namespaces.empty() ? std::string("all") : namespaces},
+              {"controllers", controllers.empty() ? std::string("all") : controllers},
+              {"kube_api_qps", opts.kube_api_qps},
+              {"kube_api_burst", opts.kube_api_burst},
+              {"leader_elect", opts.leader_elect},
+              {"max_concurrent_reconciles", opts.max_concurrent_reconciles},
+              {"resync_period", opts.resync_period},
+              {"shutdown_timeout", opts.shutdown_timeout},
+              {"health_probe_bind_address", opts.health_probe_bind_address},
+              {"metrics_bind_address", opts.metrics_bind_address},
+              {"webhook_bind_address", opts.webhook_bind_address}});
     auto cfg = config::load({opts.kubeconfig, opts.context});
     if (!cfg) {
         log.error("cannot load the cluster configuration", {{"error", cfg.error()}});

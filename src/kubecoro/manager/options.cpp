@@ -2,6 +2,7 @@
 #include <kubecoro/manager/options.hpp>
 #include <kubecoro/manager/registry.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -25,6 +26,14 @@ std::vector<std::string> split_list(const std::string& s) {
         if (!item.empty())
             out.push_back(item);
     return out;
+}
+
+bool is_dns_label(const std::string& s) {
+    if (s.empty() || s.size() > 63 || s.front() == '-' || s.back() == '-')
+        return false;
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+    });
 }
 
 std::optional<double> to_double(const std::string& s) {
@@ -83,10 +92,22 @@ std::map<std::string, flag_spec> run_flags(options& o) {
     std::map<std::string, flag_spec> flags;
     flags["kubeconfig"] = text(o.kubeconfig);
     flags["context"] = text(o.context);
-    flags["namespace"] = {false, [&o](const std::string&, const std::string& v) -> core::result<void> {
-                              o.namespaces = split_list(v);
-                              return {};
-                          }};
+    flags["namespace"] = {
+        false, [&o](const std::string& f, const std::string& v) -> core::result<void> {
+            auto list = split_list(v);
+            if (list.empty() && !v.empty())
+                return bad_flag(f,
+                                "no namespace in \"" + v +
+                                    "\" (leave the flag out, or empty, to watch all namespaces)");
+            for (const auto& ns : list)
+                if (!is_dns_label(ns))
+                    return bad_flag(f,
+                                    "\"" + ns +
+                                        "\" is not a namespace name (lower-case letters, digits "
+                                        "and '-', at most 63)");
+            o.namespaces = list;
+            return {};
+        }};
     flags["kube-api-qps"] = {false, [&o](const std::string& f, const std::string& v) -> core::result<void> {
                                  auto d = to_double(v);
                                  if (!d || *d < 0)
@@ -233,10 +254,11 @@ core::result<std::chrono::milliseconds> parse_duration(const std::string& text) 
         std::size_t start = i;
         while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
             ++i;
-        if (start == i)
+        const std::string digits = text.substr(start, i - start);
+        if (digits.empty() || digits == "." || std::count(digits.begin(), digits.end(), '.') > 1)
             return core::fail(core::errc::invalid_argument,
-                              "invalid duration \"" + text + "\" (e.g. 30s, 10m, 1h)");
-        double number = std::strtod(text.substr(start, i - start).c_str(), nullptr);
+                              "invalid duration \"" + text + "\" (e.g. 30s, 10m, 1h30m, 1.5h)");
+        double number = std::strtod(digits.c_str(), nullptr);
         std::size_t unit_start = i;
         while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i])))
             ++i;
@@ -254,11 +276,31 @@ core::result<std::chrono::milliseconds> parse_duration(const std::string& text) 
             return core::fail(core::errc::invalid_argument,
                               "invalid duration \"" + text + "\": unit must be ms, s, m or h");
         total_ms += number * scale;
+        // Go's limit (an int64 of nanoseconds): what kubectl and client-go would accept.
+        if (total_ms > 9'223'372'036'854.0)
+            return core::fail(core::errc::invalid_argument,
+                              "duration \"" + text + "\" is too long (at most 2562047h)");
     }
     return std::chrono::milliseconds(static_cast<long long>(total_ms));
 }
 
+std::optional<std::string> from_process_environment(const std::string& name) {
+    const char* v = std::getenv(name.c_str());
+    return v ? std::optional<std::string>(v) : std::nullopt;
+}
+
+std::string environment_name(const std::string& flag) {
+    std::string out = "KUBECORO_";
+    for (char c : flag)
+        out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return out;
+}
+
 core::result<invocation> parse_command_line(const std::vector<std::string>& args) {
+    return parse_command_line(args, from_process_environment);
+}
+
+core::result<invocation> parse_command_line(const std::vector<std::string>& args, const environment& env) {
     invocation inv;
     bool help = false;
     std::size_t start = 0;
@@ -278,6 +320,20 @@ core::result<invocation> parse_command_line(const std::vector<std::string>& args
     if (!args.empty() && args[0] == "run")
         start = 1;
     auto flags = run_flags(inv.run);
+    // Flags from the environment first (the command line wins): KUBECORO_<FLAG>, and
+    // WATCH_NAMESPACE for --namespace as Operator SDK deployments set it.
+    for (auto& [name, spec] : flags) {
+        std::string var = environment_name(name);
+        auto value = env(var);
+        if (!value && name == "namespace") {
+            var = "WATCH_NAMESPACE";
+            value = env(var);
+        }
+        if (!value)
+            continue;
+        if (auto r = spec.set(name + " (from $" + var + ")", *value); !r)
+            return core::fail(r.error());
+    }
     flags["version"] = {true, [&inv](const std::string&, const std::string&) -> core::result<void> {
                             inv.cmd = command::version;
                             return {};
@@ -301,7 +357,7 @@ Usage:
 Flags:
   --kubeconfig PATH                   kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)
   --context NAME                      kubeconfig context (default: current-context)
-  --namespace NS[,NS...]              namespaces to watch (default: all)
+  --namespace NS[,NS...]              namespaces to watch (default or empty: all)
   --kube-api-qps N                    client requests per second, 0 = unlimited (default 50)
   --kube-api-burst N                  client burst (default 100)
   --log-level LEVEL                   debug, info, warn, error (default info)
@@ -328,6 +384,10 @@ Flags:
                                       (default 8760h)
   --version                           same as the version command
   -h, --help                          this text
+
+Each flag of the run command may also be set in the environment as KUBECORO_<FLAG>
+(KUBECORO_KUBE_API_QPS=20 for --kube-api-qps=20), and --namespace as WATCH_NAMESPACE (as
+Operator SDK deployments set it); the command line wins. Durations: 500ms, 30s, 10m, 1h30m, 1.5h.
 )";
 }
 

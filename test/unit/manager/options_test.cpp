@@ -4,6 +4,9 @@
 
 #include <doctest/doctest.h>
 
+#include <map>
+#include <optional>
+
 using namespace kubecoro;
 using namespace std::chrono_literals;
 
@@ -86,6 +89,70 @@ TEST_CASE("durations") {
     CHECK_FALSE(manager::parse_duration("10"));
     CHECK_FALSE(manager::parse_duration("5d"));
     CHECK_FALSE(manager::parse_duration(""));
+    CHECK(*manager::parse_duration("1h30m") == 90min);
+    CHECK(*manager::parse_duration("2562047h") == std::chrono::hours(2562047));
+    // Once accepted by mistake: a second dot, a bare dot, a value beyond Go's int64 nanoseconds.
+    auto dots = manager::parse_duration("1.5.5s");
+    REQUIRE_FALSE(dots);
+    CHECK(dots.error().message.find("invalid duration \"1.5.5s\"") != std::string::npos);
+    CHECK_FALSE(manager::parse_duration(".s"));
+    auto huge = manager::parse_duration("99999999999999999999h");
+    REQUIRE_FALSE(huge);
+    CHECK(huge.error().message.find("too long") != std::string::npos);
+    CHECK_FALSE(manager::parse_duration("2562048h"));
+    auto flag = manager::parse_command_line({"--resync-period", "99999999999999999999h"});
+    REQUIRE_FALSE(flag);
+    CHECK(flag.error().message.find("--resync-period") != std::string::npos);
+    CHECK_FALSE(manager::parse_command_line({"--shutdown-timeout=1.5.5s"}));
+}
+
+TEST_CASE("--namespace: a list of namespace names; empty means all, a list of nothing is an error") {
+    CHECK(manager::parse_command_line({"--namespace=a,b"})->run.namespaces ==
+          std::vector<std::string>{"a", "b"});
+    CHECK(manager::parse_command_line({"--namespace="})->run.namespaces.empty());
+    for (std::string bad : {",", ",,", " ,"}) {
+        auto r = manager::parse_command_line({"--namespace", bad});
+        REQUIRE_FALSE_MESSAGE(r, bad);
+        CHECK(r.error().message.find("--namespace") != std::string::npos);
+    }
+    auto upper = manager::parse_command_line({"--namespace=Team-A"});
+    REQUIRE_FALSE(upper);
+    CHECK(upper.error().message.find("\"Team-A\" is not a namespace name") != std::string::npos);
+}
+
+TEST_CASE("flags from the environment: KUBECORO_<FLAG> and WATCH_NAMESPACE; the command line wins") {
+    std::map<std::string, std::string> vars;
+    manager::environment env = [&vars](const std::string& name) -> std::optional<std::string> {
+        auto it = vars.find(name);
+        return it == vars.end() ? std::nullopt : std::optional<std::string>(it->second);
+    };
+    vars = {{"KUBECORO_KUBE_API_QPS", "20"},
+            {"KUBECORO_LEADER_ELECT", "true"},
+            {"KUBECORO_RESYNC_PERIOD", "30m"},
+            {"WATCH_NAMESPACE", "a,b"}};
+    auto inv = manager::parse_command_line({}, env);
+    REQUIRE(inv);
+    CHECK(inv->run.kube_api_qps == 20);
+    CHECK(inv->run.leader_elect);
+    CHECK(inv->run.resync_period == 30min);
+    CHECK(inv->run.namespaces == std::vector<std::string>{"a", "b"});
+    // The command line wins; KUBECORO_NAMESPACE wins over WATCH_NAMESPACE.
+    vars.emplace("KUBECORO_NAMESPACE", "c"); // (not operator[]= : a false -Wrestrict in g++ 12 -O3)
+    inv = manager::parse_command_line({"--kube-api-qps=5"}, env);
+    REQUIRE(inv);
+    CHECK(inv->run.kube_api_qps == 5);
+    CHECK(inv->run.namespaces == std::vector<std::string>{"c"});
+    // Operator SDK's empty WATCH_NAMESPACE: all namespaces.
+    vars = {{"WATCH_NAMESPACE", ""}};
+    CHECK(manager::parse_command_line({}, env)->run.namespaces.empty());
+    // A bad value names the variable.
+    vars = {{"KUBECORO_KUBE_API_QPS", "fast"}};
+    auto bad = manager::parse_command_line({}, env);
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().message.find("$KUBECORO_KUBE_API_QPS") != std::string::npos);
+    // Not for the manifests command, and no variable for --version.
+    vars = {{"KUBECORO_VERSION", "true"}, {"KUBECORO_NAMESPACE", ","}};
+    CHECK(manager::parse_command_line({"manifests"}, env)->cmd == manager::command::manifests);
 }
 
 TEST_CASE("webhook flags: on by default only in a cluster; validity at least 10s") {
