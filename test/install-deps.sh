@@ -3,5 +3,5 @@
 set -euo pipefail
 packages=(meson ninja-build pkg-config cmake g++ clang lld libclang-rt-14-dev clang-format
           libasio-dev libsimdjson-dev rapidjson-dev libcpp-httplib-dev doctest-dev libssl-dev
-          libyaml-cpp-dev openssl git python3 curl procps)
+          libyaml-cpp-dev libpq-dev openssl git python3 curl procps)
 bash "$(dirname "$0")/ensure-packages.sh" "${packages[@]}"

@@ -148,17 +148,34 @@ for e in "${engines[@]}"; do
     test "$(kubectl get db "$e" -n "$ns" --no-headers 2>/dev/null | awk '{print $4}')" == "1/1"
 done
 
-# ---- 3. more than one instance: refused until replication exists -------------------------------
+# ---- 3. more than one instance: PostgreSQL replicas; refused for the others until theirs exists --
 for e in "${engines[@]}"; do kubectl scale db "$e" -n "$ns" --replicas=2 >/dev/null; done
-for e in "${engines[@]}"; do
+for e in mysql mariadb; do
   expect_eventually "$e: replicas 2 -> InvalidSpec (independent databases), phase Failed" 20 jsonpath_is "False/InvalidSpec/Failed" \
     get "db/$e" -n "$ns" -o 'jsonpath={.status.conditions[?(@.type=="ReconcileSucceeded")].status}/{.status.conditions[?(@.type=="ReconcileSucceeded")].reason}/{.status.phase}'
   check "$e: replicas 2 -> the message says why ($(condition_message "$ns" "$e" ReconcileSucceeded | cut -c1-60)...)" \
-    bash -c '[[ $1 == "spec.replicas: 2 instances would be independent databases"* ]]' _ "$(condition_message "$ns" "$e" ReconcileSucceeded)"
+    bash -c '[[ $1 == "spec.replicas: 2 $2 instances would be independent databases"* ]]' _ "$(condition_message "$ns" "$e" ReconcileSucceeded)" "$e"
   check "$e: replicas 2 -> StatefulSet stays at 1, no PodDisruptionBudget" bash -c \
     'sts_replicas_is() { [[ $(kubectl get statefulset "$2" -n "$1" -o jsonpath={.spec.replicas}) == 1 ]]; }; sts_replicas_is "$1" "$2" && ! kubectl get pdb "$2" -n "$1" >/dev/null 2>&1' _ "$ns" "$e"
   kubectl scale db "$e" -n "$ns" --replicas=1 >/dev/null
 done
+# (Streaming itself needs a real server: replication_test.sh on the node.)
+e=postgresql
+expect_eventually "$e: replicas 2 -> StatefulSet 2, a PodDisruptionBudget" 20 bash -c \
+  '[[ $(kubectl get statefulset "$2" -n "$1" -o jsonpath={.spec.replicas}) == 2 ]] && kubectl get pdb "$2" -n "$1" >/dev/null 2>&1' _ "$ns" "$e"
+roles_set() {
+  pods_ready "$ns" "$e"
+  jsonpath_is "primary replica" get pods -n "$ns" -l "app.kubernetes.io/instance=$e" --sort-by=.metadata.name \
+    -o 'jsonpath={.items[*].metadata.labels.kubecoro\.dev/role}'
+}
+expect_eventually "$e: the operator labels $e-0 primary and $e-1 replica" 60 roles_set
+expect_eventually "$e: status says the primary and each instance" 30 jsonpath_is "$e-0 $e-0:primary $e-1:replica " \
+  get "db/$e" -n "$ns" -o 'jsonpath={.status.currentPrimary} {range .status.instances[*]}{.name}:{.role} {end}'
+check "$e: the Service $e selects the primary by name, $e-ro the replicas" jsonpath_is "$e-0 replica" \
+  get "svc/$e" "svc/$e-ro" -n "$ns" -o 'jsonpath={.items[0].spec.selector.statefulset\.kubernetes\.io/pod-name} {.items[1].spec.selector.kubecoro\.dev/role}'
+kubectl scale db "$e" -n "$ns" --replicas=1 >/dev/null
+expect_eventually "$e: back to 1 -> StatefulSet 1, no PodDisruptionBudget, $e-0 still the primary" 30 bash -c \
+  '[[ $(kubectl get statefulset "$2" -n "$1" -o jsonpath={.spec.replicas}/{.metadata.name}) == 1/$2 ]] && ! kubectl get pdb "$2" -n "$1" >/dev/null 2>&1 && [[ $(kubectl get db "$2" -n "$1" -o jsonpath={.status.currentPrimary}) == $2-0 ]]' _ "$ns" "$e"
 for e in "${engines[@]}"; do
   expect_eventually "$e: back to 1 replica -> ReconcileSucceeded=True, phase Ready" 30 jsonpath_is "True/Ready" \
     get "db/$e" -n "$ns" -o 'jsonpath={.status.conditions[?(@.type=="ReconcileSucceeded")].status}/{.status.phase}'

@@ -77,7 +77,7 @@ YAML
 expect_eventually "dbcorrect: a parameter kubecoro owns is refused with InvalidSpec naming it" 60 \
   condition_is badparam ReconcileSucceeded "False InvalidSpec: spec.parameters.port: is set by kubecoro"
 expect_eventually "dbcorrect: replicas: 3 is refused with InvalidSpec saying why" 60 \
-  condition_is three ReconcileSucceeded "False InvalidSpec: spec.replicas: 3 instances would be independent databases"
+  condition_is three ReconcileSucceeded "False InvalidSpec: spec.replicas: 3 mariadb instances would be independent databases"
 check "dbcorrect: a refused Database creates nothing" \
   eval '[[ -z $(kubectl get statefulset,secret -n "$ns" -l app.kubernetes.io/instance=three -o name) ]]'
 for e in "${engines[@]}"; do

@@ -16,7 +16,9 @@ for t in *_test.sh; do
   has_node=0; [[ -f ${KUBECORO_CONTROLPLANE_DIR:-/nonexistent}/node.enabled ]] && has_node=1
   ((needs_node == has_node)) || continue
   echo "---- e2e: $name"
+  started=$SECONDS
   bash "$t" || { rc=1; echo "FAIL $name (exit status)"; }
+  echo "INFO e2e: $name took $((SECONDS - started)) s"
 done
 # No Secret data or token in any operator log of the whole run.
 if [[ -s "$E2E_LOGS/secrets.txt" ]]; then

@@ -5,6 +5,7 @@
 
 #include "database/backups.hpp"
 #include "database/credentials.hpp"
+#include "database/members.hpp"
 #include "database/observe.hpp"
 #include <kubecoro/api/errc.hpp>
 #include <kubecoro/core/errc.hpp>
@@ -33,6 +34,8 @@ status_outcome(const runtime::managed_context& ctx, status_input in, outcome::ki
             in.backup_request = text("backup", "lastRequest");
         if (in.backup.last_failure_time.empty() && in.backup.last_dump_job.empty())
             in.backup = recorded_backup(db);
+        if (!in.primary_available) // not asked this time: what is recorded stays
+            in.replication = read_replication(db.body);
     }
     in.meta = db.meta;
     in.clock = ctx.now();
@@ -154,6 +157,88 @@ void record_changes(runtime::managed_context& ctx, const database_spec& spec, co
         }
 }
 
+// The next step for the primary of a replicated PostgreSQL Database, from the status and from what
+// the members answer (replication.hpp).
+awaitable<replication_plan> plan_primary(runtime::managed_context& ctx,
+                                         const database_spec& spec,
+                                         const observed_state& seen,
+                                         const std::string& password) {
+    replication_input in;
+    in.primary = seen.primary;
+    in.record = read_replication(ctx.primary().body);
+    in.members = co_await ask_members(seen.instances, password);
+    if (auto it = ctx.meta().annotations.find(std::string(switchover_annotation));
+        it != ctx.meta().annotations.end())
+        in.requested = it->second;
+    in.now = ctx.now();
+    in.failover_delay = std::chrono::seconds(spec.failover_delay_seconds);
+    // Scaling down never removes the primary: it is switched over to a remaining member first.
+    if (in.requested.empty() && instance_ordinal(ctx.meta(), seen.primary) >= spec.replicas) {
+        const member* best = nullptr;
+        for (const member& m : in.members)
+            if (instance_ordinal(ctx.meta(), m.name) < spec.replicas && m.answered && m.in_recovery &&
+                m.streaming && (!best || m.wal > best->wal))
+                best = &m;
+        if (best)
+            in.requested = best->name;
+    }
+    co_return plan_replication(in);
+}
+
+// Acts on the plan, once its record is the one in the status (intent is written before acting).
+awaitable<core::result<void>> act_on(runtime::managed_context& ctx,
+                                     const resources& rs,
+                                     const replication_plan& plan,
+                                     const observed_state& seen,
+                                     const std::string& password) {
+    using action = replication_plan::action;
+    if (!plan.event.empty())
+        ctx.record(plan.warning ? runtime::event_type::warning : runtime::event_type::normal,
+                   plan.event_reason,
+                   plan.event);
+    const bool recorded = plan.record == read_replication(ctx.primary().body);
+    if (plan.act == action::none || (!recorded && plan.act != action::finish))
+        co_return core::result<void>{};
+    ctx.log().info("replication", {{"step", plan.reason}, {"pod", plan.pod}, {"message", plan.message}});
+    switch (plan.act) {
+    case action::fence: {
+        api::delete_options stop{.propagation_policy = api::propagation::background,
+                                 .precondition_uid = plan.uid};
+        if (!plan.gentle) // a failover: 2 s for a clean shutdown, then SIGKILL (a stopped process too)
+            stop.grace_period_seconds = 2;
+        auto removed = co_await ctx.client().remove(rs.pods, ctx.namespace_(), plan.pod, stop);
+        if (!removed && removed.error().code != api::errc::not_found &&
+            removed.error().code != api::errc::conflict)
+            co_return core::fail(removed.error());
+        break;
+    }
+    case action::promote:
+        for (const observed_pod& pod : seen.instances)
+            if (pod.name == plan.pod)
+                if (auto promoted = co_await promote(pod, password); !promoted)
+                    ctx.log().warn("promotion failed", {{"pod", pod.name}, {"error", promoted.error()}});
+        break;
+    case action::forget_request: { // (not at finish: the status write after it would conflict)
+        auto it = ctx.meta().annotations.find(std::string(switchover_annotation));
+        if (it == ctx.meta().annotations.end())
+            break;
+        const std::string body =
+            R"({"metadata":{"annotations":{")" + std::string(switchover_annotation) + R"(":null}}})";
+        api::patch_options as_operator;
+        as_operator.field_manager = ctx.field_manager();
+        auto patched = co_await ctx.client().patch(
+            rs.databases, ctx.namespace_(), ctx.name(), api::patch_type::merge, body, as_operator);
+        if (!patched)
+            co_return core::fail(patched.error());
+        break;
+    }
+    case action::finish:
+    case action::none:
+        break;
+    }
+    co_return core::result<void>{};
+}
+
 awaitable<outcome> reconcile(const resources& rs, runtime::managed_context& ctx, const database_spec& spec) {
     status_input in;
     in.spec = spec;
@@ -162,7 +247,7 @@ awaitable<outcome> reconcile(const resources& rs, runtime::managed_context& ctx,
     if (auto one = validate_topology(spec); !one) {
         // A StatefulSet with more pods (an earlier version) keeps serving through ordinal 0 only.
         if (in.observed.statefulset) {
-            json::value service = render_service(ctx.meta(), spec);
+            json::value service = render_service(ctx.meta(), spec, in.observed.primary);
             if (auto r = co_await ctx.apply(rs.services, std::move(service)); !r)
                 co_return outcome::failed(r.error());
         }
@@ -196,9 +281,53 @@ awaitable<outcome> reconcile(const resources& rs, runtime::managed_context& ctx,
     rs.waiters->update(ctx.meta(), refusal);
     const database_spec served = refusal ? hold_storage(spec, in.observed) : spec;
     record_changes(ctx, served, in.observed);
-    const auto children = render_children(ctx.meta(), served, creds->pw, in.observed, rs.versions());
+    auto instances = co_await list_instances(ctx, rs, served, in.observed);
+    if (!instances) {
+        in.error = reconcile_error{error_kind::apply_failed, instances.error().message};
+        co_return status_outcome(ctx, std::move(in), outcome::kind::failed, instances.error());
+    }
+    in.observed.instances = std::move(*instances);
+    if (const json::value* was = ctx.primary().body.at("status", "phase"))
+        in.observed.initialized = !in.observed.instances.empty() &&
+                                  (was->string_or("") == "Ready" || was->string_or("") == "Updating" ||
+                                   was->string_or("") == "Degraded");
+    // A change of primary in progress holds whatever else happens (even with no plan this time).
+    const replication_record in_status = read_replication(ctx.primary().body);
+    std::optional<replication_plan> plan;
+    if (!in.observed.instances.empty()) {
+        plan = co_await plan_primary(ctx, served, in.observed, creds->pw.superuser);
+        in.replication = plan->record;
+        in.primary_available = runtime::condition{.type = std::string(condition_type::primary_available),
+                                                  .status = plan->status,
+                                                  .reason = plan->reason,
+                                                  .message = plan->message};
+        if (plan->act == replication_plan::action::finish)
+            in.observed.primary = plan->pod;
+    }
+    const std::optional<primary_switch>& switching = plan ? plan->record.in_progress : in_status.in_progress;
+    if (switching) {
+        // Nobody is routed to; only the member chosen (once it is) starts without standby.signal.
+        in.observed.routed_primary = std::string(no_primary);
+        in.observed.starting_primary = switching->to.empty() ? std::string(no_primary) : switching->to;
+        in.observed.switching = true;
+    }
+    // The StatefulSet keeps the primary's pod until it is switched away (plan_primary), and the
+    // pods of a switch in progress.
+    database_spec shaped = served;
+    const std::vector<std::string> kept{in.observed.primary,
+                                        switching ? switching->from : std::string(),
+                                        switching ? switching->to : std::string()};
+    for (const std::string& pod : kept)
+        shaped.replicas = std::max(shaped.replicas, instance_ordinal(ctx.meta(), pod) + 1);
+    const auto children = render_children(ctx.meta(), shaped, creds->pw, in.observed, rs.versions());
     auto applied = co_await apply_children(ctx, rs, children);
     core::error failure = applied.failure;
+    if (!failure.code)
+        if (auto labelled = co_await label_roles(ctx, rs, in.observed); !labelled)
+            failure = labelled.error();
+    if (!failure.code && plan)
+        if (auto acted = co_await act_on(ctx, rs, *plan, in.observed, creds->pw.superuser); !acted)
+            failure = acted.error();
     if (failure.code)
         in.error = reconcile_error{error_kind::apply_failed, failure.message};
     else if (refusal)
@@ -247,6 +376,8 @@ awaitable<outcome> reconcile(const resources& rs, runtime::managed_context& ctx,
         ctx.log().warn("volume expansion refused", {{"claims", applied.not_expanded}});
     if (recheck) // a backup Job that may not start, or a schedule that may be missed
         o.again_after(*recheck - ctx.now() + std::chrono::seconds(1));
+    if (plan && (!recheck || *recheck - ctx.now() > plan->again)) // the members are watched over SQL
+        o.again_after(plan->again);
     co_return o;
 }
 

@@ -24,7 +24,21 @@ void observe_storage(observed_state& seen,
                      const child_lookup& find);
 std::vector<storage_class> storage_classes(const runtime::managed_context& ctx, const resources& rs);
 
-// The server pod, read (not cached) only while the StatefulSet lacks ready pods.
+// status.currentPrimary when it names an instance of this Database, else <name>-0.
+std::string current_primary(const runtime::object& db);
+
+// Every server pod of a PostgreSQL Database that has (or asks for) more than one instance; none
+// otherwise. Pods are not cached: listed by label.
+awaitable<core::result<std::vector<observed_pod>>> list_instances(runtime::managed_context& ctx,
+                                                                  const resources& rs,
+                                                                  const database_spec& spec,
+                                                                  const observed_state& seen);
+
+// Sets the role label where role_changes says (server-side apply of that label alone).
+awaitable<core::result<void>>
+label_roles(runtime::managed_context& ctx, const resources& rs, const observed_state& seen);
+
+// The primary's pod, read (not cached) only while the StatefulSet lacks ready pods.
 awaitable<std::optional<observed_pod>>
 read_pod(runtime::managed_context& ctx, const resources& rs, const observed_state& seen);
 

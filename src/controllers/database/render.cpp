@@ -1,5 +1,6 @@
 #include "database/render.hpp"
 
+#include "database/replication.hpp"
 #include "database/scripts.hpp"
 #include <kubecoro/api/object_meta.hpp>
 #include <kubecoro/json/json.hpp>
@@ -120,6 +121,14 @@ std::string probe_command(engine e, bool liveness, bool restoring) {
     return cmd;
 }
 
+// A PostgreSQL replica is ready while it streams from the primary: <name>-ro sends reads only where
+// the data is current. (After a promotion standby.signal is gone, and the primary's check applies.)
+std::string replica_aware(std::string primary_check) {
+    return "if [ -e \"$PGDATA/standby.signal\" ]; then test \"$(psql -XAt -h 127.0.0.1 -p 5432 -U postgres "
+           "-d postgres -c 'SELECT status FROM pg_stat_wal_receiver' 2>/dev/null)\" = streaming; else " +
+           primary_check + "; fi";
+}
+
 json::value exec_probe(std::string command, int period, int failure_threshold) {
     return json::object{
         {"exec", json::object{{"command", json::array{"sh", "-c", std::move(command)}}}},
@@ -221,6 +230,24 @@ std::string init_configmap_name(const api::object_meta& db) {
 std::string headless_service_name(const api::object_meta& db) {
     return db.name + "-headless";
 }
+std::string replica_service_name(const api::object_meta& db) {
+    return db.name + "-ro";
+}
+std::string instance_name(const api::object_meta& db, int ordinal) {
+    return db.name + "-" + std::to_string(ordinal);
+}
+int instance_ordinal(const api::object_meta& db, std::string_view pod) {
+    const std::string prefix = db.name + "-";
+    if (pod.size() <= prefix.size() || pod.size() > prefix.size() + 2 || !pod.starts_with(prefix))
+        return -1;
+    int n = 0;
+    for (char c : pod.substr(prefix.size())) {
+        if (c < '0' || c > '9')
+            return -1;
+        n = n * 10 + (c - '0');
+    }
+    return n;
+}
 std::string backup_name(const api::object_meta& db) {
     return db.name + "-backup";
 }
@@ -304,14 +331,51 @@ std::optional<std::string> password_from_secret(const json::value& secret) {
     return password;
 }
 
-json::value render_init_configmap(const api::object_meta& db, const database_spec& spec) {
+namespace {
+
+// The server's hba_file: the official image's rules (trust inside the pod, a password over the
+// network) plus replication connections, which `all` does not match. Before 14 the image stores
+// md5 verifiers, which "md5" accepts (it also does SCRAM for a SCRAM verifier).
+std::string pg_hba(const database_spec& spec) {
+    std::optional<int> major = leading_integer(spec.version);
+    std::string method = !major || *major >= 14 ? "scram-sha-256" : "md5";
+    return "# kubecoro: the server's hba_file\n"
+           "local all all trust\n"
+           "host all all 127.0.0.1/32 trust\n"
+           "host all all ::1/128 trust\n"
+           "local replication all trust\n"
+           "host replication all 127.0.0.1/32 trust\n"
+           "host replication all ::1/128 trust\n"
+           "host all all all " +
+           method + "\nhost replication all all " + method + "\n";
+}
+
+constexpr std::string_view users_key = "10-kubecoro-users.sh";
+constexpr std::string_view restore_key = "20-kubecoro-restore.sh";
+constexpr std::string_view primary_key = "primary";
+constexpr std::string_view initialized_key = "initialized";
+constexpr std::string_view hba_key = "pg_hba.conf";
+constexpr std::string_view config_dir = "/etc/kubecoro";
+constexpr std::string_view run_dir = "/run/kubecoro"; // the replication password file, in memory
+
+} // namespace
+
+json::value render_init_configmap(const api::object_meta& db,
+                                  const database_spec& spec,
+                                  std::string_view primary,
+                                  bool initialized) {
     json::object o = object_header(
         "v1", "ConfigMap", child_metadata(init_configmap_name(db), db, labels(db, spec.engine), kind));
-    o.set("data",
-          json::object{
-              {"10-kubecoro-users.sh", users_script(spec.engine)},
-              {"20-kubecoro-restore.sh", restore_script(spec.engine)},
-          });
+    json::object data{
+        {std::string(users_key), users_script(spec.engine)},
+        {std::string(restore_key), restore_script(spec.engine)},
+    };
+    if (spec.engine == engine::postgresql) {
+        data.set(std::string(primary_key), primary);
+        data.set(std::string(initialized_key), initialized ? "true" : "false");
+        data.set(std::string(hba_key), pg_hba(spec));
+    }
+    o.set("data", std::move(data));
     return o;
 }
 
@@ -329,13 +393,13 @@ json::value render_headless_service(const api::object_meta& db, const database_s
     return o;
 }
 
-json::value render_service(const api::object_meta& db, const database_spec& spec) {
-    // Ordinal 0 only: a StatefulSet left with more pods by an earlier version holds independent
-    // databases, and clients must keep reaching the same one.
-    label_map selector = selector_labels(db, spec.engine);
-    selector["statefulset.kubernetes.io/pod-name"] = db.name + "-0";
+namespace {
+json::value client_service(const api::object_meta& db,
+                           const database_spec& spec,
+                           std::string name,
+                           const label_map& selector) {
     json::object o =
-        object_header("v1", "Service", child_metadata(db.name, db, labels(db, spec.engine), kind));
+        object_header("v1", "Service", child_metadata(std::move(name), db, labels(db, spec.engine), kind));
     o.set("spec",
           json::object{
               {"type", "ClusterIP"},
@@ -344,20 +408,68 @@ json::value render_service(const api::object_meta& db, const database_spec& spec
           });
     return o;
 }
+} // namespace
+
+json::value render_service(const api::object_meta& db, const database_spec& spec, std::string_view primary) {
+    // One pod by name: a StatefulSet left with more pods by an earlier version (or a replica not
+    // yet relabelled after a change of primary) is never a target.
+    label_map selector = selector_labels(db, spec.engine);
+    selector["statefulset.kubernetes.io/pod-name"] = std::string(primary);
+    return client_service(db, spec, db.name, selector);
+}
+
+json::value render_replica_service(const api::object_meta& db, const database_spec& spec) {
+    label_map selector = selector_labels(db, spec.engine);
+    selector[std::string(role_label)] = "replica";
+    return client_service(db, spec, replica_service_name(db), selector);
+}
+
+std::vector<role_change> role_changes(const observed_state& observed) {
+    std::vector<role_change> out;
+    for (const observed_pod& pod : observed.instances) {
+        std::string role = !observed.switching && pod.name == observed.primary ? "primary" : "replica";
+        if (!pod.terminating && pod.role != role)
+            out.push_back({pod.name, role});
+    }
+    return out;
+}
 
 namespace {
 
-json::array server_args(const database_spec& spec) {
+// PostgreSQL first gets what replication needs (the same on every member, so the pod template does
+// not change with the number of replicas or with the primary); spec.parameters come last and win.
+json::array server_args(const api::object_meta& db, const database_spec& spec) {
     json::array args;
-    for (const auto& [key, value] : spec.parameters) {
+    auto set = [&](const std::string& key, const std::string& value) {
         if (spec.engine == engine::postgresql) {
             args.push_back("-c");
             args.push_back(key + "=" + value);
         } else {
             args.push_back("--" + key + "=" + value);
         }
+    };
+    if (spec.engine == engine::postgresql) {
+        set("hba_file", std::string(config_dir) + "/" + std::string(hba_key));
+        std::optional<int> major = leading_integer(spec.version);
+        // Ignored without standby.signal. Through the Service that follows the primary; the
+        // password from a file the init container writes (never an argument). (A setting since 12.)
+        if (!major || *major >= 12)
+            set("primary_conninfo",
+                "host=" + service_host(db) + " port=" + std::to_string(default_port(spec.engine)) +
+                    " user=" + std::string(superuser(spec.engine)) + " passfile=" + std::string(run_dir) +
+                    "/pgpass application_name=$(POD_NAME)");
+        // For pg_rewind, when a former primary rejoins as a replica.
+        set("wal_log_hints", "on");
+        if (!major || *major >= 13) // a replica that was away a while can still catch up
+            set("wal_keep_size", "128MB");
     }
+    for (const auto& [key, value] : spec.parameters)
+        set(key, value);
     return args;
+}
+
+json::value key_to_path(std::string_view key) {
+    return json::object{{"key", std::string(key)}, {"path", std::string(key)}};
 }
 
 json::value volume(std::string_view name, std::string_view source_kind, json::value source) {
@@ -377,14 +489,56 @@ render_statefulset(const api::object_meta& db, const database_spec& spec, const 
         volume_mount(e),
         json::object{{"name", "init"}, {"mountPath", "/docker-entrypoint-initdb.d"}, {"readOnly", true}},
     };
-    json::array volumes{
-        volume("init", "configMap", json::object{{"name", init_configmap_name(db)}, {"defaultMode", 0555}}),
-    };
+    json::object init_source{{"name", init_configmap_name(db)}, {"defaultMode", 0555}};
+    json::array volumes;
+    json::array env = server_env(db, spec);
+    std::optional<json::value> init_container;
     if (e == engine::postgresql) {
         // Parallel query and shared memory segments live in /dev/shm; the runtime's default is 64 MiB.
         mounts.push_back(json::object{{"name", "shm"}, {"mountPath", "/dev/shm"}});
         volumes.push_back(volume("shm", "emptyDir", json::object{{"medium", "Memory"}}));
+        init_source.set("items", json::array{key_to_path(users_key), key_to_path(restore_key)});
+        // Read as the pod starts: the primary's name and the hba_file.
+        json::object topology{
+            {"name", init_configmap_name(db)},
+            {"defaultMode", 0444},
+            {"items",
+             json::array{key_to_path(primary_key), key_to_path(initialized_key), key_to_path(hba_key)}}};
+        volumes.push_back(volume("topology", "configMap", std::move(topology)));
+        volumes.push_back(
+            volume("run", "emptyDir", json::object{{"medium", "Memory"}, {"sizeLimit", "1Mi"}}));
+        json::value topology_mount =
+            json::object{{"name", "topology"}, {"mountPath", std::string(config_dir)}, {"readOnly", true}};
+        json::value run_mount = json::object{{"name", "run"}, {"mountPath", std::string(run_dir)}};
+        mounts.push_back(topology_mount);
+        mounts.push_back(run_mount);
+        json::value pod_name = json::object{
+            {"name", "POD_NAME"},
+            {"valueFrom", json::object{{"fieldRef", json::object{{"fieldPath", "metadata.name"}}}}},
+        };
+        env.push_back(pod_name);
+        // Every member but the one the operator made primary starts as a replica; a new one is
+        // first cloned from the primary.
+        init_container = json::object{
+            {"name", "instance"},
+            {"image", spec.image},
+            {"command", json::array{"bash", "-c", instance_script()}},
+            {"env",
+             json::array{
+                 pod_name,
+                 env_value("PGDATA", postgres_data_dir(spec.version)),
+                 env_value("PGUSER", superuser(e)),
+                 optional_secret_env("PGPASSWORD", superuser_secret_name(db), "password"),
+                 env_value("PRIMARY_HOST", service_host(db)),
+                 env_value("KUBECORO_CONFIG", config_dir),
+                 env_value("KUBECORO_RUN", run_dir),
+             }},
+            {"resources", resources(spec.resources)},
+            {"volumeMounts", json::array{volume_mount(e), topology_mount, run_mount}},
+            {"securityContext", container_security_context()},
+        };
     }
+    volumes.push_back(volume("init", "configMap", std::move(init_source)));
     if (restoring) {
         mounts.push_back(json::object{{"name", "restore"}, {"mountPath", restore_mount}, {"readOnly", true}});
         volumes.push_back(
@@ -398,7 +552,7 @@ render_statefulset(const api::object_meta& db, const database_spec& spec, const 
         {"ports",
          json::array{
              json::object{{"name", to_string(e)}, {"containerPort", default_port(e)}, {"protocol", "TCP"}}}},
-        {"env", server_env(db, spec)},
+        {"env", std::move(env)},
         {"resources", resources(spec.resources)},
         {"volumeMounts", std::move(mounts)},
         // First start, a restore and crash recovery may take up to spec.startupTimeoutSeconds.
@@ -406,12 +560,16 @@ render_statefulset(const api::object_meta& db, const database_spec& spec, const 
          exec_probe(probe_command(e, false, restoring),
                     period,
                     (spec.startup_timeout_seconds + period - 1) / period)},
-        {"readinessProbe", exec_probe(probe_command(e, false, restoring), 5, 3)},
+        {"readinessProbe",
+         exec_probe(e == engine::postgresql ? replica_aware(probe_command(e, false, restoring))
+                                            : probe_command(e, false, restoring),
+                    5,
+                    3)},
         {"livenessProbe", exec_probe(probe_command(e, true, restoring), period, 6)},
         {"securityContext", container_security_context()},
     };
-    if (!spec.parameters.empty())
-        container.set("args", server_args(spec));
+    if (json::array args = server_args(db, spec); !args.empty())
+        container.set("args", std::move(args));
     json::object security = pod_security_context();
     // Skips the recursive chown of a large volume on every start once its root is right.
     security.set("fsGroupChangePolicy", "OnRootMismatch");
@@ -422,6 +580,8 @@ render_statefulset(const api::object_meta& db, const database_spec& spec, const 
         {"containers", json::array{std::move(container)}},
         {"volumes", std::move(volumes)},
     };
+    if (init_container)
+        pod_spec.set("initContainers", json::array{std::move(*init_container)});
     const scheduling_spec& where = spec.scheduling;
     if (where.affinity) {
         pod_spec.set("affinity", *where.affinity);
@@ -662,9 +822,17 @@ std::vector<json::value> render_children(const api::object_meta& db,
     std::vector<json::value> out;
     out.push_back(render_superuser_secret(db, spec, passwords.superuser));
     out.push_back(render_secret(db, spec, passwords.app));
-    out.push_back(render_init_configmap(db, spec));
+    const std::string primary = observed.primary.empty() ? instance_name(db, 0) : observed.primary;
+    out.push_back(
+        render_init_configmap(db,
+                              spec,
+                              observed.starting_primary.empty() ? primary : observed.starting_primary,
+                              observed.initialized));
     out.push_back(render_headless_service(db, spec));
-    out.push_back(render_service(db, spec));
+    out.push_back(
+        render_service(db, spec, observed.routed_primary.empty() ? primary : observed.routed_primary));
+    if (spec.engine == engine::postgresql)
+        out.push_back(render_replica_service(db, spec));
     out.push_back(render_statefulset(db, spec, observed));
     if (spec.replicas > 1)
         out.push_back(render_pdb(db, spec, versions.pdb));

@@ -33,7 +33,12 @@ std::string
 superuser_secret_name(const api::object_meta& db);           // <name>-superuser: the operator's and backups'
 std::string init_configmap_name(const api::object_meta& db); // <name>-init: first-start scripts
 std::string headless_service_name(const api::object_meta& db); // <name>-headless
-std::string backup_name(const api::object_meta& db);           // <name>-backup (PVC and CronJob)
+std::string replica_service_name(const api::object_meta& db);  // <name>-ro
+// <name>-<ordinal>: a server pod; <name>-0 is the first primary.
+std::string instance_name(const api::object_meta& db, int ordinal);
+// The ordinal of a server pod's name; -1 when it is not one of this Database's.
+int instance_ordinal(const api::object_meta& db, std::string_view pod);
+std::string backup_name(const api::object_meta& db); // <name>-backup (PVC and CronJob)
 // data-<name>-<ordinal>: the claim the StatefulSet creates for each pod.
 std::string data_claim_name(const api::object_meta& db, int ordinal);
 // <name>.<namespace>.svc: resolves in every pod whatever the cluster's DNS domain.
@@ -53,11 +58,21 @@ json::value
 render_superuser_secret(const api::object_meta& db, const database_spec& spec, std::string_view password);
 // The password kept in an existing Secret (data.password).
 std::optional<std::string> password_from_secret(const json::value& secret);
-// ConfigMap <name>-init: users_script and restore_script, mounted in /docker-entrypoint-initdb.d.
-json::value render_init_configmap(const api::object_meta& db, const database_spec& spec);
+// ConfigMap <name>-init: users_script and restore_script, mounted in /docker-entrypoint-initdb.d;
+// for PostgreSQL also `primary` (the instance that starts as primary, read by every pod as it
+// starts), `initialized` ("true": the replicated Database holds data, so an empty volume on the
+// primary is never initialised as a new, empty database) and `pg_hba.conf` (the server's
+// hba_file, replication connections included).
+json::value render_init_configmap(const api::object_meta& db,
+                                  const database_spec& spec,
+                                  std::string_view primary,
+                                  bool initialized = false);
 
 json::value render_headless_service(const api::object_meta& db, const database_spec& spec);
-json::value render_service(const api::object_meta& db, const database_spec& spec);
+// <name>: the primary only (by pod name, so it never routes to a replica that is not yet relabelled).
+json::value render_service(const api::object_meta& db, const database_spec& spec, std::string_view primary);
+// <name>-ro (PostgreSQL): the pods labelled replica that are ready, that is streaming.
+json::value render_replica_service(const api::object_meta& db, const database_spec& spec);
 
 // The volume claim template cannot change once the StatefulSet exists: it keeps the observed size
 // (growth goes through render_volume_expansions).
@@ -93,6 +108,14 @@ struct api_versions {
 struct passwords {
     std::string app, superuser;
 };
+
+// The instances whose role label is not what it should be: primary for observed.primary, replica
+// for the others (terminating pods left alone).
+struct role_change {
+    std::string pod, role;
+    bool operator==(const role_change&) const = default;
+};
+std::vector<role_change> role_changes(const observed_state& observed);
 
 // Everything to apply for `spec`, in a workable order: Secrets, init ConfigMap, Services,
 // StatefulSet, then the PDB (replicas > 1), the backup PVC and CronJob (backup enabled), and the

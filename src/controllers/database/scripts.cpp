@@ -143,6 +143,74 @@ done <<<"$dbs"
            std::string(finish_backup);
 }
 
+std::string instance_script() {
+    return R"sh(set -euo pipefail
+umask 077
+export LC_ALL=C PGCONNECT_TIMEOUT=5
+primary=$(<"$KUBECORO_CONFIG/primary")
+pw=${PGPASSWORD:-}
+pw=${pw//\\/\\\\}
+printf '*:*:*:%s:%s\n' "$PGUSER" "${pw//:/\\:}" >"$KUBECORO_RUN/pgpass"
+unset PGPASSWORD pw
+export PGPASSFILE=$KUBECORO_RUN/pgpass
+if [[ $POD_NAME == "$primary" ]]; then
+    if [[ ! -s $PGDATA/PG_VERSION && $(<"$KUBECORO_CONFIG/initialized") == true ]]; then
+        echo "kubecoro: the primary's volume is empty but this Database holds data: not initialising a new," >&2
+        echo "kubecoro: empty database in its place (a replica is promoted instead)" >&2
+        exit 1
+    fi
+    echo "kubecoro: $POD_NAME starts as the primary"
+    exit 0
+fi
+ask_primary() { psql -XAtq -h "$PRIMARY_HOST" -p 5432 -d postgres -c "$1" 2>/dev/null || true; }
+if [[ -s $PGDATA/PG_VERSION ]]; then
+    # No server runs while the init container does: a lock file left by a killed one is stale.
+    rm -f "$PGDATA/postmaster.pid"
+    # A former primary may hold WAL the new one never received: it waits for the new primary and
+    # rewinds to its history (pg_rewind does nothing when this copy is only behind).
+    was_primary=0
+    [[ -e $PGDATA/standby.signal ]] || was_primary=1
+    if ((was_primary)); then
+        echo "kubecoro: $POD_NAME was a primary; waiting for the primary ($PRIMARY_HOST) to rejoin as its replica"
+        until [[ $(ask_primary 'SELECT NOT pg_is_in_recovery()') == t ]]; do sleep 1; done
+    fi
+    mine=$(pg_controldata "$PGDATA" | sed -n 's/^Database system identifier: *//p')
+    theirs=$(ask_primary 'SELECT system_identifier FROM pg_control_system()')
+    if [[ -n $theirs && $mine != "$theirs" ]]; then
+        echo "kubecoro: $PGDATA holds another database (system identifier $mine, the primary's $theirs)." >&2
+        echo "kubecoro: it is left as it is; save what it holds, then delete its claim to make $POD_NAME a replica" >&2
+        exit 1
+    fi
+    if ((was_primary)); then
+        # Crash recovery first, with the setting pg_rewind checks (its own recovery would record
+        # the data directory's default, off).
+        if ! pg_controldata "$PGDATA" | grep -q '^Database cluster state: *shut down'; then
+            postgres --single -F -D "$PGDATA" -c wal_log_hints=on template1 </dev/null >/dev/null
+        fi
+        pg_rewind --target-pgdata="$PGDATA" --source-server="host=$PRIMARY_HOST port=5432 dbname=postgres"
+    fi
+    touch "$PGDATA/standby.signal"
+    echo "kubecoro: $POD_NAME starts as a replica of $primary"
+    exit 0
+fi
+if [[ -d $PGDATA && -n $(ls -A "$PGDATA") ]]; then
+    echo "kubecoro: $PGDATA is neither empty nor a data directory: left as it is" >&2
+    exit 1
+fi
+clone=$(dirname "$PGDATA")/kubecoro-clone
+rm -rf "$clone"
+echo "kubecoro: waiting for the primary ($PRIMARY_HOST)"
+until pg_isready -q -h "$PRIMARY_HOST" -p 5432; do sleep 1; done
+echo "kubecoro: cloning $primary into $POD_NAME"
+pg_basebackup -h "$PRIMARY_HOST" -p 5432 -D "$clone" -X stream --checkpoint=fast --no-password
+touch "$clone/standby.signal"
+rmdir "$PGDATA" 2>/dev/null || true
+mkdir -p "$(dirname "$PGDATA")"
+mv "$clone" "$PGDATA"
+echo "kubecoro: $POD_NAME is a copy of $primary and starts as its replica"
+)sh";
+}
+
 std::string password_script(engine e) {
     if (e == engine::postgresql)
         return R"(set -euo pipefail

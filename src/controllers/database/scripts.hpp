@@ -31,6 +31,11 @@ std::string restore_script(engine e);
 // (pg_dump -Fc) per database; MySQL/MariaDB: <db>.sql.gz per non-system database. Keeps the newest
 // $RETENTION dumps.
 std::string backup_script(engine e);
+// The init container of each PostgreSQL pod ($POD_NAME): writes the replication password file into
+// $KUBECORO_RUN; unless $KUBECORO_CONFIG/primary names this pod, makes it start as a replica
+// (standby.signal), first cloning the primary ($PRIMARY_HOST) into an empty volume. A data directory
+// of another database (its system identifier differs from the primary's) is never touched.
+std::string instance_script();
 // The credentials job: sets the application user's password to $APP_PASSWORD, as the superuser.
 std::string password_script(engine e);
 

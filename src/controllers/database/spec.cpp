@@ -3,10 +3,12 @@
 #include "common/meta.hpp"
 #include <kubecoro/api/cron.hpp>
 #include <kubecoro/api/quantity.hpp>
+#include <kubecoro/config/exec_credential.hpp>
 #include <kubecoro/core/errc.hpp>
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstdint>
 
 namespace kubecoro::controllers::database {
@@ -598,6 +600,7 @@ core::result<database_spec> parse_spec(const json::value& db) {
     read_parameters(*spec, out.engine, errors, out.parameters);
     r.integer("startupTimeoutSeconds", 60, 86400, out.startup_timeout_seconds);
     r.integer("shutdownTimeoutSeconds", 10, 3600, out.shutdown_timeout_seconds);
+    r.integer("failoverDelay", 0, 3600, out.failover_delay_seconds);
     read_bootstrap(*spec, errors, out.bootstrap);
     read_scheduling(*spec, errors, out.scheduling);
 
@@ -623,12 +626,21 @@ core::result<database_spec> decode_spec(const json::value& db, std::string_view 
 core::result<void> validate_topology(const database_spec& spec) {
     if (spec.replicas <= 1)
         return {};
-    return core::fail(
-        core::errc::invalid_argument,
-        "spec.replicas: " + std::to_string(spec.replicas) +
-            " instances would be independent databases behind one Service (writes scattered, "
-            "reads disagreeing, each backup a fraction of the data): kubecoro runs one instance "
-            "until replication is implemented; set replicas: 1");
+    if (spec.engine == engine::postgresql) {
+        std::optional<int> major = leading_integer(spec.version);
+        if (!major || *major >= 12)
+            return {};
+        return core::fail(core::errc::invalid_argument,
+                          "spec.replicas: " + std::to_string(spec.replicas) +
+                              ": replication needs PostgreSQL 12 or newer (standby.signal, pg_promote); "
+                              "set replicas: 1 or a newer version");
+    }
+    return core::fail(core::errc::invalid_argument,
+                      "spec.replicas: " + std::to_string(spec.replicas) + " " +
+                          std::string(to_string(spec.engine)) +
+                          " instances would be independent databases behind one Service (writes "
+                          "scattered, reads disagreeing, each backup a fraction of the data): replication "
+                          "is implemented for postgresql only so far; set replicas: 1");
 }
 
 core::result<void> validate_name(std::string_view name, const database_spec& spec) {
@@ -789,15 +801,30 @@ observed_pod observe_pod(const json::value& pod) {
     observed_pod out;
     out.name = string_at(pod.at("metadata", "name"));
     out.revision = string_at(pod.at("metadata", "labels", "controller-revision-hash"));
+    out.role = string_at(pod.at("metadata", "labels", role_label));
+    out.uid = string_at(pod.at("metadata", "uid"));
+    out.ip = string_at(pod.at("status", "podIP"));
+    out.created = string_at(pod.at("metadata", "creationTimestamp"));
     out.ready = condition_true(pod, "Ready");
     out.terminating = pod.at("metadata", "deletionTimestamp") != nullptr;
     out.scheduled = !string_at(pod.at("spec", "nodeName")).empty();
+    std::string finished;
     if (const json::value* list = pod.at("status", "containerStatuses"); list && list->is_array())
         for (const json::value& c : *list->if_array())
             if (string_at(c.at("name")) == "database") {
                 out.waiting_reason = string_at(c.at("state", "waiting", "reason"));
                 out.waiting_message = string_at(c.at("state", "waiting", "message"));
+                finished = string_at(c.at("state", "terminated", "finishedAt"));
             }
+    // The deletion was asked at deletionTimestamp minus its grace period; a termination reported
+    // since then was seen by a kubelet that knows of the deletion. (An earlier one, a crash, may
+    // be followed by a restart of which a kubelet cut off from the API server says nothing.)
+    if (out.terminating && !finished.empty()) {
+        auto deleted = config::parse_rfc3339(string_at(pod.at("metadata", "deletionTimestamp")));
+        auto ended = config::parse_rfc3339(finished);
+        const auto asked = std::chrono::seconds(int_at(pod.at("metadata", "deletionGracePeriodSeconds")) + 1);
+        out.server_stopped = deleted && ended && *ended >= *deleted - asked;
+    }
     return out;
 }
 

@@ -72,6 +72,10 @@ struct database_spec {
     std::map<std::string, std::string> parameters;
     int startup_timeout_seconds = 3600; // first start, restore or crash recovery
     int shutdown_timeout_seconds = 180; // a clean shutdown (checkpoint) before SIGKILL
+    // How long the primary may be unreachable before a replica is promoted: longer than a crash
+    // restart of the server (the container restarts and recovers in a few seconds), short enough
+    // that a failover completes within 30 s.
+    int failover_delay_seconds = 10;
     std::optional<bootstrap_spec> bootstrap;
     scheduling_spec scheduling;
     bool operator==(const database_spec&) const = default;
@@ -82,7 +86,8 @@ struct database_spec {
 // "spec.storage: \"10GB\" is not a quantity; spec.replicas: must be between 1 and 5 (got 7)".
 core::result<database_spec> parse_spec(const json::value& db);
 
-// Until replication exists, one instance: more would be independent databases behind one Service.
+// PostgreSQL runs 1..5 instances (one primary, streaming replicas); MySQL and MariaDB one until
+// their replication exists: more would be independent databases behind one Service.
 core::result<void> validate_topology(const database_spec& spec);
 
 // spec.deletionPolicy is DoNotTerminate, read from the object itself: it holds even when the rest
@@ -144,10 +149,23 @@ struct observed_job {
     int active = 0;            // pods running
 };
 
-// The server pod (ordinal 0), read only while the StatefulSet has fewer ready pods than it wants.
+// On a server pod of a replicated Database: "primary" or "replica", set by the operator. The
+// Service <name>-ro selects the replicas (ready only while they stream from the primary).
+inline constexpr std::string_view role_label = "kubecoro.dev/role";
+
+// A server pod: the primary, read only while the StatefulSet has fewer ready pods than it wants;
+// every instance, listed while the Database has more than one.
 struct observed_pod {
     std::string name;
     std::string revision; // label controller-revision-hash
+    std::string role;     // label kubecoro.dev/role ("" until the operator set it)
+    std::string uid;
+    std::string ip; // status.podIP
+    std::string
+        created; // metadata.creationTimestamp
+                 // Terminating, and the kubelet reported the server's container terminated after the deletion
+    // was asked (so it saw the deletion, and starts nothing again): no write can reach it any more.
+    bool server_stopped = false;
     bool ready = false;
     bool terminating = false;
     bool scheduled = false;     // spec.nodeName is set
@@ -166,6 +184,17 @@ struct observed_state {
     std::vector<observed_job> backup_jobs;      // Jobs labelled as this database's backups
     std::vector<observed_job> credentials_jobs; // Jobs setting the application password
     std::optional<observed_pod> pod;
+    // The instance the operator made primary (status.currentPrimary, <name>-0 before it was set):
+    // the pod the Service <name> selects and the one member that starts without standby.signal.
+    std::string primary;
+    std::vector<observed_pod> instances; // by name; listed only while there are replicas
+                                         // While the primary changes: what the Service <name> routes to and
+                                         // what the ConfigMap names
+    // as the member that starts as primary ("none" until one is chosen); empty: `primary`.
+    bool switching = false;
+    std::string routed_primary, starting_primary;
+    // A replicated Database that was ready once: its data exists somewhere.
+    bool initialized = false;
 };
 
 observed_statefulset observe_statefulset(const json::value& sts);

@@ -312,7 +312,14 @@ database_status compute_status(const status_input& in) {
     out.credentials_version = in.credentials_version;
     out.backup_request = in.backup_request;
     out.backup = in.backup;
+    out.replication = in.replication;
     out.current_image = sts ? sts->image : std::string();
+    if (sts || in.spec)
+        out.current_primary = in.observed.primary;
+    for (const observed_pod& pod : in.observed.instances)
+        out.instances.push_back({pod.name,
+                                 pod.name == in.observed.primary ? "primary" : "replica",
+                                 pod.ready && !pod.terminating});
     out.last_schedule_time = in.observed.cronjob ? in.observed.cronjob->last_schedule_time : std::string();
     out.last_successful_time = last_success(in.observed);
     out.phase = compute_phase(in, r);
@@ -322,6 +329,12 @@ database_status compute_status(const status_input& in) {
                         progressing_condition(in, r, out.phase),
                         backup_condition(in, out.last_successful_time),
                         reconcile_condition(in)}) {
+        c.observed_generation = in.meta.generation;
+        runtime::set_condition(out.conditions, std::move(c), in.now);
+    }
+    if (in.primary_available) {
+        condition c = *in.primary_available;
+        c.message = clip_message(c.message);
         c.observed_generation = in.meta.generation;
         runtime::set_condition(out.conditions, std::move(c), in.now);
     }
@@ -355,6 +368,15 @@ json::value render_status(const api::object_meta& db, const database_status& s) 
     if (!s.credentials_version.empty())
         status.set("credentials", json::object{{"secretVersion", s.credentials_version}});
     set_nonempty(status, "currentImage", s.current_image);
+    set_nonempty(status, "currentPrimary", s.current_primary);
+    if (json::value replication = encode_replication(s.replication); !replication.if_object()->empty())
+        status.set("replication", std::move(replication));
+    if (!s.instances.empty()) {
+        json::array instances;
+        for (const instance_status& i : s.instances)
+            instances.push_back(json::object{{"name", i.name}, {"role", i.role}, {"ready", i.ready}});
+        status.set("instances", std::move(instances));
+    }
     json::object backup;
     set_nonempty(backup, "lastScheduleTime", s.last_schedule_time);
     set_nonempty(backup, "lastSuccessfulTime", s.last_successful_time);

@@ -2,6 +2,7 @@
 // Pure: time comes in as a parameter.
 #pragma once
 
+#include "database/replication.hpp"
 #include "database/spec.hpp"
 #include <kubecoro/api/object_meta.hpp>
 #include <kubecoro/json/value.hpp>
@@ -25,6 +26,8 @@ inline constexpr std::string_view progressing = "Progressing";
 inline constexpr std::string_view backup_ready = "BackupReady";
 inline constexpr std::string_view reconcile_succeeded = "ReconcileSucceeded";
 inline constexpr std::string_view credentials_ready = "CredentialsReady";
+// PostgreSQL with replicas: a primary takes writes (False while it is unreachable or being changed).
+inline constexpr std::string_view primary_available = "PrimaryAvailable";
 } // namespace condition_type
 
 // Why a reconcile stopped before it finished applying the children.
@@ -89,10 +92,21 @@ struct status_input {
     std::string backup_request;                  // the last kubecoro.dev/backup-now value handled
     std::chrono::system_clock::time_point clock; // now, for the time-based backup checks
     backup_record backup;                        // carried over from the status, updated by the controller
+    replication_record replication;              // carried over from the status unless planned anew
+    std::optional<runtime::condition> primary_available; // set when the members were asked
+};
+
+// status.instances[]: a server pod of a replicated Database as the operator sees it.
+struct instance_status {
+    std::string name;
+    std::string role; // "primary" or "replica"
+    bool ready = false;
 };
 
 struct database_status {
     database::phase phase = database::phase::pending;
+    std::string current_primary;
+    std::vector<instance_status> instances;
     long observed_generation = 0;
     int replicas = 0;
     int ready_replicas = 0;
@@ -107,6 +121,7 @@ struct database_status {
     std::string last_successful_time;
     std::string backup_request;
     backup_record backup;
+    replication_record replication;
     std::vector<runtime::condition> conditions;
 };
 

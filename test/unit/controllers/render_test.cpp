@@ -115,6 +115,14 @@ TEST_CASE("labels and names") {
     CHECK(headless_service_name(m) == "db1-headless");
     CHECK(backup_name(m) == "db1-backup");
     CHECK(data_claim_name(m, 2) == "data-db1-2");
+    CHECK(replica_service_name(m) == "db1-ro");
+    CHECK(instance_name(m, 3) == "db1-3");
+    CHECK(instance_ordinal(m, "db1-3") == 3);
+    CHECK(instance_ordinal(m, "db1-12") == 12);
+    CHECK(instance_ordinal(m, "db1-") == -1);
+    CHECK(instance_ordinal(m, "db1-x") == -1);
+    CHECK(instance_ordinal(m, "db2-0") == -1);
+    CHECK(instance_ordinal(m, "none") == -1);
     // No cluster domain: <svc>.<ns>.svc resolves through every pod's search path.
     CHECK(endpoint(m, engine::postgresql) == "db1.ns.svc:5432");
     CHECK(endpoint(m, engine::mariadb) == "db1.ns.svc:3306");
@@ -165,11 +173,48 @@ TEST_CASE("render_superuser_secret: the operator's account, kept with the data")
     check_owned(maria, "db1-superuser", "superuser");
 }
 
-TEST_CASE("render_init_configmap: the first-start scripts") {
-    value cm = render_init_configmap(db_meta(), spec_for("postgresql", "16"));
+TEST_CASE("render_init_configmap: the first-start scripts, the primary's name, the hba_file") {
+    value cm = render_init_configmap(db_meta(), spec_for("postgresql", "16"), "db1-2");
     check_owned(cm, "db1-init");
     CHECK(str(cm.at("data", "10-kubecoro-users.sh")) == users_script(engine::postgresql));
     CHECK(str(cm.at("data", "20-kubecoro-restore.sh")) == restore_script(engine::postgresql));
+    CHECK(str(cm.at("data", "primary")) == "db1-2");
+    CHECK(str(cm.at("data", "initialized")) == "false");
+    CHECK(str(render_init_configmap(db_meta(), spec_for("postgresql", "16"), "db1-0", true)
+                  .at("data", "initialized")) == "true");
+    std::string hba = str(cm.at("data", "pg_hba.conf"));
+    // Replication connections are not matched by `all`: they need their own line, with a password.
+    CHECK(hba.find("host replication all all scram-sha-256\n") != std::string::npos);
+    CHECK(hba.find("host all all all scram-sha-256\n") != std::string::npos);
+    CHECK(hba.find("local all all trust\n") != std::string::npos);
+    CHECK(hba.find("0.0.0.0") == std::string::npos);
+    // Before 14 the image stores md5 verifiers.
+    std::string old = str(
+        render_init_configmap(db_meta(), spec_for("postgresql", "13"), "db1-0").at("data", "pg_hba.conf"));
+    CHECK(old.find("host replication all all md5\n") != std::string::npos);
+    value maria = render_init_configmap(db_meta(), spec_for("mariadb", "11.4"), "db1-0");
+    CHECK(maria.at("data", "primary") == nullptr);
+    CHECK(maria.at("data", "pg_hba.conf") == nullptr);
+}
+
+TEST_CASE("instance_script: a replica unless named primary, cloned once, another database never touched") {
+    std::string s = instance_script();
+    CHECK(s.find("set -euo pipefail") != std::string::npos);
+    CHECK(s.find("if [[ $POD_NAME == \"$primary\" ]]") != std::string::npos);
+    CHECK(s.find("touch \"$PGDATA/standby.signal\"") != std::string::npos);
+    CHECK(s.find("touch \"$clone/standby.signal\"") != std::string::npos);
+    // The password reaches libpq through a file, never an argument.
+    CHECK(s.find("export PGPASSFILE=$KUBECORO_RUN/pgpass") != std::string::npos);
+    CHECK(s.find("unset PGPASSWORD") != std::string::npos);
+    CHECK(s.find("--password") == std::string::npos);
+    CHECK(s.find("pg_basebackup -h \"$PRIMARY_HOST\"") != std::string::npos);
+    CHECK(s.find("--no-password") != std::string::npos);
+    // Nothing is removed but the half-made clone.
+    CHECK(s.find("rm -rf \"$clone\"") != std::string::npos);
+    CHECK(s.find("rm -rf \"$PGDATA") == std::string::npos);
+    CHECK(s.find("system identifier") != std::string::npos);
+    // An empty volume on the primary of a Database that holds data is never initialised.
+    CHECK(s.find("$(<\"$KUBECORO_CONFIG/initialized\") == true") != std::string::npos);
 }
 
 TEST_CASE("scripts: least privilege, no password in an argument") {
@@ -209,10 +254,20 @@ TEST_CASE("services: headless for the StatefulSet, ClusterIP for clients") {
     CHECK(str(headless.at("spec", "selector", "app.kubernetes.io/component")) == "database");
     CHECK(headless.at("spec", "selector", "app.kubernetes.io/managed-by") == nullptr);
 
-    value client = render_service(m, spec_for("mariadb", "11.4"));
+    value client = render_service(m, spec_for("mariadb", "11.4"), "db1-0");
     check_owned(client, "db1");
-    // Ordinal 0 only: more pods (an earlier version) are independent databases.
+    // The primary only, by name: other pods are replicas (or, from an earlier version, independent
+    // databases).
     CHECK(str(client.at("spec", "selector", "statefulset.kubernetes.io/pod-name")) == "db1-0");
+    CHECK(
+        str(render_service(m, spec, "db1-2").at("spec", "selector", "statefulset.kubernetes.io/pod-name")) ==
+        "db1-2");
+    value ro = render_replica_service(m, spec);
+    check_owned(ro, "db1-ro");
+    CHECK(str(ro.at("spec", "selector", "kubecoro.dev/role")) == "replica");
+    CHECK(str(ro.at("spec", "selector", "app.kubernetes.io/instance")) == "db1");
+    CHECK(ro.at("spec", "selector", "statefulset.kubernetes.io/pod-name") == nullptr);
+    CHECK(ro.at("spec", "publishNotReadyAddresses") == nullptr); // ready: streaming
     CHECK(headless.at("spec", "selector", "statefulset.kubernetes.io/pod-name") == nullptr);
     CHECK(str(client.at("spec", "type")) == "ClusterIP");
     CHECK(client.at("spec", "clusterIP") == nullptr);
@@ -256,11 +311,28 @@ TEST_CASE("render_statefulset: PostgreSQL") {
     CHECK(str(by_name(c.at("volumeMounts"), "init")->at("mountPath")) == "/docker-entrypoint-initdb.d");
     CHECK(str(by_name(c.at("volumeMounts"), "shm")->at("mountPath")) == "/dev/shm");
     CHECK(by_name(c.at("volumeMounts"), "restore") == nullptr);
-    CHECK(c.at("args") == nullptr);
+    CHECK(str(by_name(c.at("volumeMounts"), "topology")->at("mountPath")) == "/etc/kubecoro");
+    CHECK(str(by_name(c.at("volumeMounts"), "run")->at("mountPath")) == "/run/kubecoro");
+    // The same on every member: the template changes neither with replicas nor with the primary.
+    CHECK(*c.at("args") == value(json::array{"-c",
+                                             "hba_file=/etc/kubecoro/pg_hba.conf",
+                                             "-c",
+                                             "primary_conninfo=host=db1.ns.svc port=5432 user=postgres "
+                                             "passfile=/run/kubecoro/pgpass application_name=$(POD_NAME)",
+                                             "-c",
+                                             "wal_log_hints=on",
+                                             "-c",
+                                             "wal_keep_size=128MB"}));
+    CHECK(str(by_name(c.at("env"), "POD_NAME")->at("valueFrom", "fieldRef", "fieldPath")) == "metadata.name");
 
     // No login: liveness passes while the server answers at all (1: rejecting, as in recovery).
     CHECK(probe_script(c, "livenessProbe") == "pg_isready -q -h 127.0.0.1 -p 5432; test $? -le 1");
-    CHECK(probe_script(c, "readinessProbe") == "pg_isready -q -h 127.0.0.1 -p 5432");
+    // A replica (standby.signal) is ready while it streams; the primary while it accepts connections.
+    CHECK(probe_script(c, "readinessProbe") ==
+          "if [ -e \"$PGDATA/standby.signal\" ]; then test \"$(psql -XAt -h 127.0.0.1 -p 5432 -U postgres -d "
+          "postgres -c 'SELECT status FROM pg_stat_wal_receiver' 2>/dev/null)\" = streaming; else pg_isready "
+          "-q "
+          "-h 127.0.0.1 -p 5432; fi");
     CHECK(probe_script(c, "startupProbe") == "pg_isready -q -h 127.0.0.1 -p 5432");
     CHECK(num(c.at("startupProbe", "failureThreshold")) * num(c.at("startupProbe", "periodSeconds")) == 3600);
 
@@ -276,6 +348,25 @@ TEST_CASE("render_statefulset: PostgreSQL") {
     CHECK(str(by_name(pod->at("volumes"), "shm")->at("emptyDir", "medium")) == "Memory");
     CHECK(str(by_name(pod->at("volumes"), "init")->at("configMap", "name")) == "db1-init");
     CHECK(num(by_name(pod->at("volumes"), "init")->at("configMap", "defaultMode")) == 0555);
+    CHECK(test_helpers::size(by_name(pod->at("volumes"), "init")->at("configMap", "items")) == 2);
+    const value* topology = by_name(pod->at("volumes"), "topology");
+    REQUIRE(topology);
+    CHECK(str(topology->at("configMap", "name")) == "db1-init");
+    CHECK(str(topology->at("configMap", "items")->if_array()->front().at("key")) == "primary");
+    CHECK(str(by_name(pod->at("volumes"), "run")->at("emptyDir", "medium")) == "Memory");
+
+    // The init container decides the role: a replica unless the ConfigMap names this pod.
+    REQUIRE(test_helpers::size(pod->at("initContainers")) == 1);
+    const value& init = pod->at("initContainers")->if_array()->front();
+    CHECK(str(init.at("name")) == "instance");
+    CHECK(str(init.at("image")) == "postgres:16");
+    CHECK(str(&init.at("command")->if_array()->back()) == instance_script());
+    CHECK(env_value(init, "PRIMARY_HOST") == "db1.ns.svc");
+    CHECK(env_value(init, "PGUSER") == "postgres");
+    CHECK(env_value(init, "PGDATA") == "/var/lib/postgresql/16/docker");
+    check_optional_secret_env(init, "PGPASSWORD", "db1-superuser");
+    CHECK(by_name(init.at("volumeMounts"), "data") != nullptr);
+    CHECK(*init.at("securityContext", "allowPrivilegeEscalation") == value(false));
     CHECK(str(pod->at("affinity", "podAntiAffinity", "preferredDuringSchedulingIgnoredDuringExecution")
                   ->if_array()
                   ->front()
@@ -351,7 +442,13 @@ TEST_CASE("render_statefulset: parameters, timeouts and a restore") {
                                            R"("bootstrap":{"fromBackup":{"claimName":"old-backup"}})"),
                                   {});
     const value& c = database_container(pg);
-    CHECK(*c.at("args") == value(json::array{"-c", "max_connections=50", "-c", "work_mem=8MB"}));
+    // After what replication needs, so a parameter can override it.
+    const json::array& args = *c.at("args")->if_array();
+    REQUIRE(args.size() == 12);
+    CHECK(json::array(args.end() - 4, args.end()) ==
+          json::array{"-c", "max_connections=50", "-c", "work_mem=8MB"});
+    CHECK(str(&args[5]) == "wal_log_hints=on");
+    CHECK(str(&args[7]) == "wal_keep_size=128MB");
     CHECK(num(c.at("startupProbe", "failureThreshold")) == 60);
     CHECK(num(pg.at("spec", "template", "spec", "terminationGracePeriodSeconds")) == 30);
     CHECK(env_value(c, "KUBECORO_RESTORE_DUMP") == "latest");
@@ -362,8 +459,9 @@ TEST_CASE("render_statefulset: parameters, timeouts and a restore") {
     const value* claim = by_name(pg.at("spec", "template", "spec", "volumes"), "restore");
     CHECK(str(claim->at("persistentVolumeClaim", "claimName")) == "old-backup");
     // Ready only once the restore finished; liveness does not wait for it.
-    CHECK(probe_script(c, "readinessProbe") ==
-          "test -e \"$PGDATA/kubecoro-restored\" && pg_isready -q -h 127.0.0.1 -p 5432");
+    CHECK(probe_script(c, "readinessProbe")
+              .ends_with(
+                  "else test -e \"$PGDATA/kubecoro-restored\" && pg_isready -q -h 127.0.0.1 -p 5432; fi"));
     CHECK(probe_script(c, "livenessProbe").find("kubecoro-restored") == std::string::npos);
 
     value maria = render_statefulset(
@@ -563,7 +661,7 @@ TEST_CASE("render_children: what exists depends on the spec") {
     auto one = spec_for("postgresql", "16");
     CHECK(kinds(render_children(m, one, {"pw", "su"}, {})) ==
           "Secret/db1-superuser Secret/db1-credentials ConfigMap/db1-init Service/db1-headless Service/db1 "
-          "StatefulSet/db1 PersistentVolumeClaim/db1-backup CronJob/db1-backup ");
+          "Service/db1-ro StatefulSet/db1 PersistentVolumeClaim/db1-backup CronJob/db1-backup ");
     auto three = spec_for("mysql", "8.4", R"(,"replicas":3,"backup":{"enabled":false})");
     auto children = render_children(
         m, three, {"pw", "su"}, {}, api_versions{.pdb = "policy/v1beta1", .cronjob = "batch/v1beta1"});
@@ -571,6 +669,23 @@ TEST_CASE("render_children: what exists depends on the spec") {
           "Secret/db1-superuser Secret/db1-credentials ConfigMap/db1-init Service/db1-headless "
           "Service/db1 StatefulSet/db1 PodDisruptionBudget/db1 ");
     CHECK(str(children.back().at("apiVersion")) == "policy/v1beta1");
+}
+
+TEST_CASE("role_changes: primary for the named instance, replica for the others, terminating left alone") {
+    observed_state seen;
+    seen.primary = "db1-1";
+    auto pod = [](std::string name, std::string role, bool terminating = false) {
+        observed_pod p;
+        p.name = std::move(name);
+        p.role = std::move(role);
+        p.terminating = terminating;
+        return p;
+    };
+    seen.instances = {
+        pod("db1-0", "primary"), pod("db1-1", ""), pod("db1-2", "replica"), pod("db1-3", "", true)};
+    CHECK(role_changes(seen) == std::vector<role_change>{{"db1-0", "replica"}, {"db1-1", "primary"}});
+    seen.instances = {pod("db1-0", "replica"), pod("db1-1", "primary")};
+    CHECK(role_changes(seen).empty());
 }
 
 TEST_CASE("apply configurations carry no zero values") {

@@ -385,15 +385,22 @@ TEST_CASE("observe_* decode what the controller reads back") {
     CHECK_FALSE(running.failed);
 }
 
-TEST_CASE("validate_topology: one instance until replication exists") {
+TEST_CASE("validate_topology: PostgreSQL replicates; the others run one instance") {
     auto one = spec_of(R"({"engine":"postgresql","version":"16","storage":"1Gi"})");
     REQUIRE(one.has_value());
     CHECK(validate_topology(*one).has_value());
+    auto five = spec_of(R"({"engine":"postgresql","version":"16","storage":"1Gi","replicas":5})");
+    REQUIRE(five.has_value());
+    CHECK(validate_topology(*five).has_value());
+    auto eleven = spec_of(R"({"engine":"postgresql","version":"11","storage":"1Gi","replicas":2})");
+    REQUIRE(eleven.has_value());
+    REQUIRE_FALSE(validate_topology(*eleven).has_value());
+    CHECK(contains(validate_topology(*eleven).error().message, "needs PostgreSQL 12 or newer"));
     auto three = spec_of(R"({"engine":"mariadb","version":"10.11","storage":"1Gi","replicas":3})");
     REQUIRE(three.has_value());
     auto r = validate_topology(*three);
     REQUIRE_FALSE(r.has_value());
-    CHECK(contains(r.error().message, "spec.replicas: 3 instances would be independent databases"));
+    CHECK(contains(r.error().message, "spec.replicas: 3 mariadb instances would be independent databases"));
     CHECK(contains(r.error().message, "set replicas: 1"));
 }
 
@@ -498,4 +505,34 @@ TEST_CASE("observe_pod: revision, readiness, the server container's wait") {
     CHECK_FALSE(pending.scheduled);
     CHECK(pending.terminating);
     CHECK(pending.waiting_reason.empty());
+    CHECK_FALSE(pending.server_stopped); // the kubelet said nothing: not known stopped
+}
+
+TEST_CASE("observe_pod: identity, role, address, and a server the kubelet reports stopped") {
+    auto state = [](std::string_view deletion, std::string_view server_state) {
+        return observe_pod(
+            parse(R"({"metadata":{"name":"db1-1","uid":"u1","labels":{"kubecoro.dev/role":"replica"})" +
+                  std::string(deletion) + R"(},"status":{"podIP":"10.244.0.9","containerStatuses":[
+            {"name":"database","state":{)" +
+                  std::string(server_state) + "}}]}}"));
+    };
+    auto running = state("", R"("running":{"startedAt":"2024-01-01T00:00:00Z"})");
+    CHECK(running.uid == "u1");
+    CHECK(running.role == "replica");
+    CHECK(running.ip == "10.244.0.9");
+    CHECK_FALSE(running.server_stopped);
+    // Deletion asked at 00:00:58 (deletionTimestamp minus the grace period).
+    const std::string deleted =
+        R"(,"deletionTimestamp":"2024-01-01T00:01:00Z","deletionGracePeriodSeconds":2)";
+    CHECK_FALSE(state(deleted, R"("running":{})").server_stopped);
+    CHECK(state(deleted, R"("terminated":{"exitCode":137,"finishedAt":"2024-01-01T00:01:00Z"})")
+              .server_stopped);
+    CHECK(
+        state(deleted, R"("terminated":{"exitCode":0,"finishedAt":"2024-01-01T00:00:58Z"})").server_stopped);
+    // A crash before the deletion: a kubelet that never saw it may restart the server.
+    CHECK_FALSE(
+        state(deleted, R"("terminated":{"exitCode":1,"finishedAt":"2024-01-01T00:00:30Z"})").server_stopped);
+    CHECK_FALSE(state(deleted, R"("waiting":{"reason":"CrashLoopBackOff"})").server_stopped);
+    CHECK_FALSE(
+        state("", R"("terminated":{"exitCode":0,"finishedAt":"2024-01-01T00:01:00Z"})").server_stopped);
 }

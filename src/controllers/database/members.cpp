@@ -1,0 +1,79 @@
+#include "database/members.hpp"
+
+#include "database/scripts.hpp"
+#include <kubecoro/core/errc.hpp>
+#include <kubecoro/sql/postgres.hpp>
+
+namespace kubecoro::controllers::database {
+namespace {
+
+// Role, WAL positions, whether it streams, and its timeline (a replica's from its WAL receiver, a
+// primary's from the name of its current WAL file).
+constexpr std::string_view member_query = R"(SELECT pg_is_in_recovery(),
+  CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn() ELSE pg_current_wal_lsn() END,
+  pg_last_wal_replay_lsn(),
+  (SELECT status FROM pg_stat_wal_receiver),
+  CASE WHEN pg_is_in_recovery() THEN (SELECT received_tli FROM pg_stat_wal_receiver)
+       ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END)";
+
+sql::pg_endpoint
+endpoint_of(const observed_pod& pod, const std::string& password, std::chrono::milliseconds timeout) {
+    sql::pg_endpoint at;
+    at.address = pod.ip;
+    at.user = std::string(superuser(engine::postgresql));
+    at.password = password;
+    at.timeout = timeout;
+    return at;
+}
+
+std::string field(const sql::pg_row& row, std::size_t i) {
+    return i < row.size() && row[i] ? *row[i] : std::string();
+}
+
+} // namespace
+
+awaitable<std::vector<member>> ask_members(const std::vector<observed_pod>& pods,
+                                           const std::string& password) {
+    std::vector<member> out;
+    for (const observed_pod& pod : pods) {
+        member m;
+        m.name = pod.name;
+        m.uid = pod.uid;
+        m.terminating = pod.terminating;
+        m.stopped = pod.server_stopped;
+        m.created = pod.created;
+        m.ready = pod.ready;
+        if (!pod.ip.empty() && !pod.terminating) {
+            const sql::pg_endpoint at = endpoint_of(pod, password, std::chrono::milliseconds(1500));
+            auto rows = co_await sql::query(at, std::string(member_query));
+            if (rows && rows->size() == 1) {
+                const sql::pg_row& row = rows->front();
+                m.answered = true;
+                m.in_recovery = field(row, 0) == "t";
+                m.wal = parse_lsn(field(row, 1));
+                m.replayed = parse_lsn(field(row, 2));
+                if (m.in_recovery)
+                    m.wal = std::max(m.wal, m.replayed);
+                m.streaming = field(row, 3) == "streaming";
+                std::string tli = field(row, 4);
+                m.timeline = tli.empty() ? 0 : std::atol(tli.c_str());
+            }
+        }
+        out.push_back(std::move(m));
+    }
+    co_return out;
+}
+
+awaitable<core::result<void>> promote(const observed_pod& pod, const std::string& password) {
+    if (pod.ip.empty())
+        co_return core::fail(core::errc::io, pod.name + " has no address");
+    const sql::pg_endpoint at = endpoint_of(pod, password, std::chrono::milliseconds(35000));
+    auto rows = co_await sql::query(at, "SELECT pg_promote(true, 30)");
+    if (!rows)
+        co_return core::fail(rows.error());
+    if (rows->size() != 1 || field(rows->front(), 0) != "t")
+        co_return core::fail(core::errc::timeout, pod.name + " did not finish its promotion within 30 s");
+    co_return core::result<void>{};
+}
+
+} // namespace kubecoro::controllers::database

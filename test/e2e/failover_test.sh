@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# e2e: node
+# Switchover and failover of PostgreSQL on the real node, with a client writing a numbered row about
+# every 50 ms through the Service (each acknowledged id logged with its time) and a sampler asking
+# every member about every 100 ms whether it accepts writes. Faults: a switchover on request; the
+# primary's pod deleted; its server killed with SIGKILL; its server frozen (SIGSTOP) past the
+# failover delay, then resumed; the operator killed in the middle of a switchover and of a
+# failover. For each: the time from the fault until writes succeed again, the acknowledged ids
+# missing afterwards, never more than one member accepting writes in any sample, the old primary
+# streaming again as a replica, the Services on the right pods. KUBECORO_E2E_LONG=1 adds the
+# SIGKILL and operator-kill faults. The times are figures (FIGURE lines, RELIABILITY.md), not
+# assertions: the targets are 10 s for a switchover and 30 s for a failover.
+source "$(dirname "$0")/lib.sh"
+if ! node_present; then
+  fail "failover: needs the node (KUBECORO_NODE=1 with test/controlplane/with-controlplane.sh)"
+  exit 1
+fi
+install_crds || fail "failover: CRDs installed"
+ns=$(new_namespace failover)
+start_operator failover --controllers=database || fail "failover: operator became ready"
+
+db=ha
+kubectl apply -n "$ns" -f - >/dev/null <<'YAML' || fail "failover: Database applied"
+apiVersion: kubecoro.dev/v1alpha1
+kind: Database
+metadata: {name: ha}
+spec: {engine: postgresql, version: "15", storage: 1Gi, replicas: 3, backup: {enabled: false}}
+YAML
+
+status_of() { kubectl get "db/$db" -n "$ns" -o "jsonpath=$1" 2>/dev/null; }
+primary_is() { [[ $(status_of '{.status.currentPrimary}') == "$1" ]]; }
+settled() { # every member ready, no switch in progress, the Services on the right pods
+  local p; p=$(status_of '{.status.currentPrimary}')
+  [[ $(status_of '{.status.ready}/{.status.phase}/{.status.replication.switch.from}') == 3/3/Ready/ ]] || return 1
+  [[ $(kubectl get endpoints -n "$ns" "$db" -o 'jsonpath={.subsets[*].addresses[*].targetRef.name}') == "$p" ]] || return 1
+  local ro; ro=$(kubectl get endpoints -n "$ns" "$db-ro" -o 'jsonpath={.subsets[*].addresses[*].targetRef.name}')
+  [[ $(wc -w <<<"$ro") == 2 && " $ro " != *" $p "* ]]
+}
+start=$(now_s)
+if db_wait_ready "$db" 300 && wait_until 120 settled; then
+  pass "failover: replicas 3 -> Ready 3/3 in $(since_s "$start") s"
+else
+  fail "failover: replicas 3 -> Ready 3/3 (is $(status_of '{.status.ready}/{.status.phase}'))"
+fi
+kubectl exec -n "$ns" "$db-0" -c database -- psql -XAtq -U app -d app \
+  -c "CREATE TABLE w (id int PRIMARY KEY, at timestamptz DEFAULT now())" >/dev/null || fail "failover: table created"
+
+# ---- the client: a writer through the Service and a sampler of every member ---------------------
+kubectl apply -n "$ns" -f - >/dev/null <<YAML || fail "failover: client started"
+apiVersion: v1
+kind: Pod
+metadata: {name: client}
+spec:
+  restartPolicy: Never
+  automountServiceAccountToken: false
+  securityContext: {runAsUser: 999, runAsGroup: 999, runAsNonRoot: true}
+  containers:
+  - name: c
+    image: postgres:15
+    env:
+    - {name: PGHOST, valueFrom: {secretKeyRef: {name: $db-credentials, key: host}}}
+    - {name: PGUSER, valueFrom: {secretKeyRef: {name: $db-credentials, key: username}}}
+    - {name: PGPASSWORD, valueFrom: {secretKeyRef: {name: $db-credentials, key: password}}}
+    - {name: PGDATABASE, value: app}
+    - {name: PGCONNECT_TIMEOUT, value: "1"}
+    - {name: PGGSSENCMODE, value: disable}
+    command:
+    - bash
+    - -c
+    - |
+      psql=/usr/lib/postgresql/15/bin/psql # not Debian's wrapper (a Perl start per call)
+      (i=0; while :; do i=\$((i + 1))
+         if \$psql -XAtq -c "INSERT INTO w(id) VALUES (\$i)" >/dev/null 2>&1; then echo "ack \$i \$(date +%s.%N)"; else echo "err \$i \$(date +%s.%N)"; fi
+         sleep 0.05; done) &
+      while :; do line="sample \$(date +%s.%N)"
+        for m in $db-0 $db-1 $db-2; do
+          w=\$(\$psql -XAtq -h "\$m.$db-headless.$ns.svc" -c "SELECT NOT pg_is_in_recovery()" 2>/dev/null)
+          line+=" \$m:\${w:-x}"
+        done
+        echo "\$line"; sleep 0.1; done
+YAML
+client_log() { kubectl logs -n "$ns" client 2>/dev/null; }
+acks_after() { client_log | awk -v t="$1" '$1 == "ack" && $3 > t { n++ } END { print n + 0 }'; }
+expect_eventually "failover: the client writes through the Service" 60 bash -c "$(declare -f client_log acks_after); ns=$ns; (( \$(acks_after 0) > 5 ))"
+
+# report NAME FAULT-TIME: after the cluster settled again, the figures of one fault.
+report() {
+  local name=$1 t=$2 log resumed missing doubles acked
+  log=$(client_log)
+  # Writes resume at the first acknowledgement after the first failure since the fault.
+  resumed=$(awk -v t="$t" '$3 > t && $1 == "err" && !f { f = 1 } $3 > t && $1 == "ack" && f { printf "%.1f", $3 - t; exit }' <<<"$log")
+  [[ -n $resumed ]] || resumed=0.0
+  acked=$(awk '$1 == "ack" { print $2 }' <<<"$log" | sort -n)
+  local present
+  present=$(kubectl exec -n "$ns" "$(status_of '{.status.currentPrimary}')" -c database -- psql -XAtq -U app -d app -c "SELECT id FROM w ORDER BY 1" 2>/dev/null)
+  missing=$(comm -23 <(sort <<<"$acked") <(sort <<<"$present") | grep -c . || true)
+  doubles=$(awk '$1 == "sample" { n = 0; for (i = 3; i <= NF; i++) if ($i ~ /:t$/) n++; if (n > 1) d++ } END { print d + 0 }' <<<"$log")
+  echo "FIGURE $name: writes back after ${resumed} s; acknowledged ids missing: $missing of $(grep -c . <<<"$acked"); samples with two writable members: $doubles"
+  check "failover: $name: never two members accepting writes ($doubles samples)" test "$doubles" == 0
+  LAST_MISSING=$missing
+  LAST_RESUMED=$resumed
+}
+# settle NAME SECONDS: Ready 3/3 again, a new primary, the Services right, the old primary a replica.
+settle() {
+  if wait_until "$2" settled; then
+    pass "failover: $1: settled again (3/3 Ready, Services on $(status_of '{.status.currentPrimary}') and the two replicas)"
+  else
+    fail "failover: $1: not settled ($(status_of '{.status.ready}/{.status.phase} switch={.status.replication.switch}') $(status_of '{.status.conditions[?(@.type=="PrimaryAvailable")].message}'))"
+    kubectl get pods -n "$ns" -o wide 2>&1 | head
+  fi
+}
+# pid_of POD: the server's postmaster on this machine (the node is local).
+pid_of() { pgrep -f "^postgres .*primary_conninfo=host=$db\.$ns\.svc .*application_name=$1( |$)" | head -n 1; }
+
+# ---- 1. switchover to ha-1 with the writer running: no acknowledged write lost -------------------
+t=$(now_s)
+kubectl annotate db "$db" -n "$ns" kubecoro.dev/switchover-to=$db-1 >/dev/null
+expect_eventually "failover: switchover: ha-1 becomes the primary" 60 primary_is "$db-1"
+settle switchover 120
+report switchover "$t"
+check "failover: switchover: 0 acknowledged writes lost" test "$LAST_MISSING" == 0
+check "failover: switchover: the request annotation is removed" test -z "$(kubectl get db "$db" -n "$ns" -o 'jsonpath={.metadata.annotations.kubecoro\.dev/switchover-to}')"
+check "failover: switchover: events say it" grep -q SwitchoverDone <<<"$(kubectl get events -n "$ns" --field-selector involvedObject.name=$db -o 'jsonpath={.items[*].reason}')"
+
+# ---- 2. the primary's pod deleted -------------------------------------------------------------
+old=$(status_of '{.status.currentPrimary}')
+t=$(now_s)
+kubectl delete pod -n "$ns" "$old" --wait=false >/dev/null
+settle "primary pod deleted" 180
+report "primary pod deleted" "$t"
+
+# ---- 3. the primary frozen (SIGSTOP) past the failover delay, then resumed ------------------------
+old=$(status_of '{.status.currentPrimary}')
+pid=$(pid_of "$old")
+t=$(now_s)
+if [[ -n $pid ]]; then
+  kill -STOP "$pid"
+  if wait_until 150 bash -c "p=\$(kubectl get db $db -n $ns -o jsonpath={.status.currentPrimary}); [[ -n \$p && \$p != $old ]]"; then
+    pass "failover: frozen primary: another member was promoted ($(status_of '{.status.currentPrimary}'))"
+  else
+    fail "failover: frozen primary: no other member promoted ($(status_of '{.status.conditions[?(@.type=="PrimaryAvailable")].message}'))"
+  fi
+  kill -CONT "$pid" 2>/dev/null || true
+  sleep 2 # the resumed process gets its chance to accept a write; the sampler keeps asking
+  settle "frozen primary" 180
+  report "frozen primary" "$t"
+  check "failover: frozen primary: the frozen server never accepts writes again (its process is gone)" bash -c "! kill -0 $pid 2>/dev/null"
+else
+  fail "failover: frozen primary: the server process of $old found"
+fi
+
+# ---- 4. scaling to 1 while another member is the primary: switched over to ha-0 first ------------
+if primary_is "$db-0"; then
+  kubectl annotate db "$db" -n "$ns" kubecoro.dev/switchover-to=$db-1 >/dev/null
+  wait_until 120 settled && primary_is "$db-1" || fail "failover: scale down: moved the primary off $db-0 first"
+fi
+t=$(now_s)
+kubectl scale db "$db" -n "$ns" --replicas=1 >/dev/null
+one() { [[ $(status_of '{.status.ready}/{.status.phase}/{.status.currentPrimary}') == "1/1/Ready/$db-0" ]]; }
+if wait_until 120 one; then
+  pass "failover: scaled to 1: $db-0, switched to first, is the primary, Ready 1/1"
+else
+  fail "failover: scaled to 1: $(status_of '{.status.ready}/{.status.phase}/{.status.currentPrimary}')"
+fi
+report "scale down past the primary" "$t"
+check "failover: scale down past the primary: 0 acknowledged writes lost" test "$LAST_MISSING" == 0
+
+if [[ ${KUBECORO_E2E_LONG:-0} == 1 ]]; then
+  kubectl scale db "$db" -n "$ns" --replicas=3 >/dev/null
+  settle "scaled back to 3" 180
+  # ---- 4. the primary's server killed (SIGKILL): the container restarts on its data ---------------
+  old=$(status_of '{.status.currentPrimary}')
+  pid=$(pid_of "$old")
+  t=$(now_s)
+  kill -KILL "$pid"
+  sleep 5
+  settle "primary server killed" 180
+  report "primary server killed" "$t"
+
+  # ---- 5. the operator killed in the middle of a switchover, then of a failover -------------------
+  old=$(status_of '{.status.currentPrimary}')
+  target=$(status_of '{.status.instances[?(@.role=="replica")].name}' | awk '{ print $1 }')
+  t=$(now_s)
+  kubectl annotate db "$db" -n "$ns" kubecoro.dev/switchover-to="$target" >/dev/null
+  wait_until 30 bash -c "[[ -n \$(kubectl get db $db -n $ns -o jsonpath={.status.replication.switch.from}) ]]" ||
+    fail "failover: operator killed in a switchover: the switch was recorded"
+  stop_operator failover KILL
+  start_operator failover --controllers=database || fail "failover: operator restarted"
+  settle "operator killed in a switchover" 180
+  check "failover: operator killed in a switchover: $target is the primary" primary_is "$target"
+  report "operator killed in a switchover" "$t"
+  check "failover: operator killed in a switchover: 0 acknowledged writes lost" test "$LAST_MISSING" == 0
+
+  old=$(status_of '{.status.currentPrimary}')
+  t=$(now_s)
+  kubectl delete pod -n "$ns" "$old" --wait=false >/dev/null
+  wait_until 60 bash -c "[[ -n \$(kubectl get db $db -n $ns -o jsonpath={.status.replication.switch.from}) ]]" ||
+    fail "failover: operator killed in a failover: the switch was recorded"
+  stop_operator failover KILL
+  start_operator failover --controllers=database || fail "failover: operator restarted"
+  settle "operator killed in a failover" 180
+  report "operator killed in a failover" "$t"
+fi
+
+kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1
+stop_operator failover
+exit $E2E_FAILED

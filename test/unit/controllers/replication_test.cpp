@@ -1,0 +1,228 @@
+// plan_replication: each step of a switchover and of a failover from the status record and what the
+// members answered, with a fake clock; fencing before promotion, never two writable members.
+#include "database/replication.hpp"
+#include "helpers.hpp"
+#include <kubecoro/runtime/conditions.hpp>
+
+#include <doctest/doctest.h>
+
+using namespace kubecoro;
+using namespace kubecoro::controllers::database;
+using action = replication_plan::action;
+using namespace std::chrono_literals;
+
+namespace {
+
+const auto t0 = std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000));
+
+member primary(std::string name, std::uint64_t wal = 1000) {
+    member m;
+    m.name = std::move(name);
+    m.uid = m.name + "-uid";
+    m.ready = m.answered = true;
+    m.wal = wal;
+    return m;
+}
+member replica(std::string name, std::uint64_t wal, bool streaming = true) {
+    member m = primary(std::move(name), wal);
+    m.in_recovery = true;
+    m.replayed = wal;
+    m.streaming = streaming;
+    return m;
+}
+member silent(std::string name) {
+    member m;
+    m.name = std::move(name);
+    m.uid = m.name + "-uid";
+    return m;
+}
+
+replication_input input(std::vector<member> members, std::string current = "db-0") {
+    replication_input in;
+    in.primary = std::move(current);
+    in.members = std::move(members);
+    in.now = t0;
+    in.failover_delay = 10s;
+    return in;
+}
+
+} // namespace
+
+TEST_CASE("lsn: parsed and formatted as PostgreSQL writes them") {
+    CHECK(parse_lsn("0/3000060") == 0x3000060);
+    CHECK(parse_lsn("16/B374D848") == ((std::uint64_t(0x16) << 32) | 0xB374D848));
+    CHECK(parse_lsn("") == 0);
+    CHECK(parse_lsn("x/1") == 0);
+    CHECK(parse_lsn("1/") == 0);
+    CHECK(format_lsn(parse_lsn("16/B374D848")) == "16/B374D848");
+}
+
+TEST_CASE("replication record: read back from the status it is written to") {
+    replication_record r;
+    r.unreachable_since = "2027-01-15T08:00:00Z";
+    r.in_progress = primary_switch{"Failover", "db-0", "u0", "db-2", "2027-01-15T08:00:10Z"};
+    json::object status{{"replication", encode_replication(r)}};
+    json::value db = json::object{{"status", status}};
+    CHECK(read_replication(db) == r);
+    CHECK(read_replication(json::object{}) == replication_record{});
+    CHECK(encode_replication(replication_record{}).if_object()->empty());
+}
+
+TEST_CASE("a healthy primary: nothing to do, looked at again in 2 s") {
+    auto p = plan_replication(input({primary("db-0"), replica("db-1", 900)}));
+    CHECK(p.act == action::none);
+    CHECK(p.status == "True");
+    CHECK(p.message == "db-0 is the primary");
+    CHECK(p.again == 2000ms);
+    CHECK_FALSE(p.record.in_progress);
+}
+
+TEST_CASE("failover: after failoverDelay of silence, fence, promote the most advanced, route to it") {
+    auto in = input({silent("db-0"), replica("db-1", 900), replica("db-2", 950)});
+    // First silence: recorded, nothing else.
+    auto p = plan_replication(in);
+    CHECK(p.act == action::none);
+    CHECK(p.record.unreachable_since == runtime::now_rfc3339(t0));
+    CHECK(p.reason == "Unreachable");
+    CHECK(p.message.find("does not answer") != std::string::npos);
+    // A restart that comes back within the delay clears it.
+    in.record = p.record;
+    in.now = t0 + 4s;
+    auto back = in;
+    back.members[0] = primary("db-0");
+    CHECK(plan_replication(back).record.unreachable_since.empty());
+    // Still silent past the delay: the switch is recorded (nothing is done before it is).
+    in.now = t0 + 10s;
+    p = plan_replication(in);
+    REQUIRE(p.record.in_progress);
+    CHECK(p.record.in_progress->reason == "Failover");
+    CHECK(p.record.in_progress->from == "db-0");
+    CHECK(p.record.in_progress->from_uid == "db-0-uid");
+    CHECK(p.record.in_progress->to.empty());
+    CHECK(p.act == action::none);
+    CHECK(p.warning);
+    CHECK(p.event_reason == "FailoverStarted");
+    // Fencing: the old primary's pod is deleted, quickly (it may be frozen).
+    in.record = p.record;
+    p = plan_replication(in);
+    CHECK(p.act == action::fence);
+    CHECK(p.pod == "db-0");
+    CHECK(p.uid == "db-0-uid");
+    CHECK_FALSE(p.gentle);
+    CHECK(p.status == "False");
+    // Terminating: nothing is promoted until the kubelet confirmed (the pod object is gone).
+    in.members[0].terminating = true;
+    p = plan_replication(in);
+    CHECK(p.act == action::none);
+    CHECK(p.reason == "Fencing");
+    CHECK(p.message.find("nothing is promoted until the kubelet confirms") != std::string::npos);
+    // Its server's container reported stopped by the kubelet: fenced, as when the pod is gone.
+    in.members[0].stopped = true;
+    CHECK(plan_replication(in).record.in_progress->to == "db-2");
+    // Gone (the StatefulSet's new db-0 waits to rejoin): the most advanced replica is chosen.
+    in.members[0] = silent("db-0");
+    in.members[0].uid = "db-0-new";
+    // Made just after the switch was recorded: it may have read the ConfigMap naming it primary.
+    in.members[0].created = runtime::now_rfc3339(t0 + 12s);
+    p = plan_replication(in);
+    CHECK(p.act == action::fence);
+    CHECK(p.uid == "db-0-new");
+    CHECK_FALSE(p.gentle);
+    // Made later: it read "none", and waits to rejoin.
+    in.members[0].created = runtime::now_rfc3339(t0 + 16s);
+    p = plan_replication(in);
+    REQUIRE(p.record.in_progress);
+    CHECK(p.record.in_progress->to == "db-2");
+    CHECK(p.act == action::none);
+    CHECK(p.event.find("promoting db-2") != std::string::npos);
+    // Recorded: promoted.
+    in.record = p.record;
+    p = plan_replication(in);
+    CHECK(p.act == action::promote);
+    CHECK(p.pod == "db-2");
+    // Promoted: the switch ends, the primary is db-2.
+    in.members[2].in_recovery = false;
+    in.now = t0 + 17s;
+    p = plan_replication(in);
+    CHECK(p.act == action::finish);
+    CHECK(p.pod == "db-2");
+    CHECK_FALSE(p.record.in_progress);
+    CHECK(p.record.unreachable_since.empty());
+    CHECK(p.status == "True");
+    CHECK(p.event == "db-2 is the primary (was db-0, Failover in 7 s)");
+}
+
+TEST_CASE("failover: waits, and says so, when no replica answers") {
+    auto in = input({silent("db-0"), silent("db-1")});
+    in.record.unreachable_since = runtime::now_rfc3339(t0 - 60s);
+    auto p = plan_replication(in);
+    CHECK_FALSE(p.record.in_progress);
+    CHECK(p.reason == "NoCandidate");
+    CHECK(p.message.find("nothing can be promoted") != std::string::npos);
+}
+
+TEST_CASE("a member that accepts writes besides the primary, or while another is promoted, is fenced") {
+    auto p = plan_replication(input({primary("db-0"), primary("db-1")}));
+    CHECK(p.act == action::fence);
+    CHECK(p.pod == "db-1");
+    CHECK(p.warning);
+    auto in = input({silent("db-0"), replica("db-1", 900), primary("db-2")});
+    in.members[0].created = runtime::now_rfc3339(t0);
+    in.record.in_progress =
+        primary_switch{"Failover", "db-0", "gone", "db-1", runtime::now_rfc3339(t0 - 60s)};
+    p = plan_replication(in);
+    CHECK(p.act == action::fence);
+    CHECK(p.pod == "db-2");
+    CHECK(p.uid == "db-2-uid");
+}
+
+TEST_CASE("switchover: on request to a streaming replica, the primary stopped cleanly, then promoted") {
+    auto in = input({primary("db-0"), replica("db-1", 990), replica("db-2", 900, false)});
+    in.requested = "db-2"; // not streaming: waits
+    auto p = plan_replication(in);
+    CHECK_FALSE(p.record.in_progress);
+    CHECK(p.reason == "SwitchoverWaiting");
+    in.requested = "db-9";
+    CHECK(plan_replication(in).reason == "SwitchoverWaiting");
+    in.requested = "db-0"; // the primary already: the request is removed
+    CHECK(plan_replication(in).act == action::forget_request);
+    in.requested = "db-1";
+    p = plan_replication(in);
+    REQUIRE(p.record.in_progress);
+    CHECK(p.record.in_progress->reason == "Switchover");
+    CHECK(p.record.in_progress->to == "db-1");
+    in.record = p.record;
+    p = plan_replication(in);
+    CHECK(p.act == action::fence);
+    CHECK(p.gentle); // its own grace period: a clean shutdown sends the last WAL to the replicas
+    // The old primary is gone: the target stays db-1 even if another went further.
+    in.members[0] = silent("db-0");
+    in.members[0].uid = "db-0-new";
+    in.members[0].created = runtime::now_rfc3339(t0 + 60s);
+    in.members[2].wal = 5000;
+    p = plan_replication(in);
+    CHECK(p.act == action::promote);
+    CHECK(p.pod == "db-1");
+}
+
+TEST_CASE("a chosen member is never chosen again: its pod, gone, is waited for") {
+    auto in = input({silent("db-2"), replica("db-1", 900)});
+    in.members[0].created = runtime::now_rfc3339(t0);
+    in.record.in_progress = primary_switch{"Failover", "db-2", "old", "db-0", runtime::now_rfc3339(t0 - 60s)};
+    auto p = plan_replication(in);
+    REQUIRE(p.record.in_progress);
+    CHECK(p.record.in_progress->to == "db-0");
+    CHECK(p.act == action::none);
+    CHECK(p.message == "waiting for db-0 to answer before promoting it");
+}
+
+TEST_CASE("a member being deleted whose server is not known stopped holds the promotion") {
+    auto in = input({replica("db-0", 900), replica("db-1", 900)});
+    in.members[1].terminating = true;
+    in.record.in_progress = primary_switch{"Failover", "db-2", "old", "db-0", runtime::now_rfc3339(t0 - 60s)};
+    auto p = plan_replication(in);
+    CHECK(p.act == action::none);
+    CHECK(p.reason == "Fencing");
+    in.members[1].stopped = true;
+    CHECK(plan_replication(in).act == action::promote);
+}
