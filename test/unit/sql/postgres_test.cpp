@@ -26,7 +26,7 @@ std::string message(char type, const std::string& body) {
 }
 
 struct fake_server {
-    enum class mode { answer, silent, hang_up };
+    enum class mode { answer, silent, hang_up, wrong_password };
     mode how = mode::answer;
     bool one_byte_at_a_time = false;
     std::string password_seen;
@@ -77,6 +77,12 @@ struct fake_server {
         co_await send(s, message('R', be32(3))); // AuthenticationCleartextPassword
         auto [type, password] = co_await read_message(s);
         password_seen = password.substr(0, password.find('\0'));
+        if (how == mode::wrong_password) {
+            std::string error = std::string("SFATAL") + '\0' + "C28P01" + '\0' +
+                                "Mpassword authentication failed for user \"postgres\"" + '\0' + '\0';
+            co_await send(s, message('E', error));
+            co_return;
+        }
         co_await send(s, message('R', be32(0)) + message('Z', "I"));
         auto [q, text] = co_await read_message(s);
         query_seen = text.substr(0, text.find('\0'));
@@ -165,7 +171,17 @@ TEST_CASE("sql::query: a closed port or a server that hangs up is an io error, q
     auto hung_up = run(&rude, "SELECT 1");
     REQUIRE_FALSE(hung_up.has_value());
     CHECK(hung_up.error().code == core::errc::io);
-    CHECK(hung_up.error().message.find("s3cret") == std::string::npos);
+}
+
+TEST_CASE("sql::query: a refused login is an io error with the server's reason, never the password") {
+    fake_server strict;
+    strict.how = fake_server::mode::wrong_password;
+    auto r = run(&strict, "SELECT 1");
+    REQUIRE_FALSE(r.has_value());
+    CHECK(strict.password_seen == "s3cret:pw"); // it was sent, and refused
+    CHECK(r.error().code == core::errc::io);
+    CHECK(r.error().message.find("password authentication failed") != std::string::npos);
+    CHECK(r.error().message.find("s3cret") == std::string::npos);
 }
 
 TEST_CASE("sql::query: a server that never answers times out at the deadline") {
