@@ -506,6 +506,13 @@ TEST_CASE("observe_pod: revision, readiness, the server container's wait") {
     CHECK(pending.terminating);
     CHECK(pending.waiting_reason.empty());
     CHECK_FALSE(pending.server_stopped); // the kubelet said nothing: not known stopped
+    // Held back by its init container: that wait is the pod's.
+    auto init = observe_pod(parse(R"({"metadata":{"name":"db1-1"},"status":{
+        "initContainerStatuses":[{"name":"instance","state":{"waiting":{"reason":"ImagePullBackOff","message":"no such tag"}}}],
+        "containerStatuses":[{"name":"database","state":{"waiting":{"reason":"PodInitializing"}}}]}})"));
+    CHECK(init.waiting_reason == "ImagePullBackOff");
+    CHECK(init.waiting_message == "init container instance: no such tag");
+    CHECK(init.stuck());
 }
 
 TEST_CASE("observe_pod: identity, role, address, and a server the kubelet reports stopped") {
