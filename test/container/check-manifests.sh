@@ -52,7 +52,7 @@ for target in default "$ns"; do
     for v in get list watch create patch delete; do
         check "can $v jobs.batch in $target" can "$v" jobs.batch -n "$target"
     done
-        for v in get list patch delete; do
+    for v in get list patch delete; do
         check "can $v pods in $target" can "$v" pods -n "$target"
     done
     for r in events events.events.k8s.io; do
