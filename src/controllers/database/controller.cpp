@@ -162,10 +162,11 @@ void record_changes(runtime::managed_context& ctx, const database_spec& spec, co
 awaitable<replication_plan> plan_primary(runtime::managed_context& ctx,
                                          const database_spec& spec,
                                          const observed_state& seen,
+                                         const replication_record& recorded,
                                          const std::string& password) {
     replication_input in;
     in.primary = seen.primary;
-    in.record = read_replication(ctx.primary().body);
+    in.record = recorded;
     in.members = co_await ask_members(seen.instances, password);
     if (auto it = ctx.meta().annotations.find(std::string(switchover_annotation));
         it != ctx.meta().annotations.end())
@@ -185,10 +186,12 @@ awaitable<replication_plan> plan_primary(runtime::managed_context& ctx,
     co_return plan_replication(in);
 }
 
-// Acts on the plan, once its record is the one in the status (intent is written before acting).
+// Acts on the plan, once its record is `recorded`, the one in the status (intent is written
+// before acting).
 awaitable<core::result<void>> act_on(runtime::managed_context& ctx,
                                      const resources& rs,
                                      const replication_plan& plan,
+                                     const replication_record& recorded,
                                      const observed_state& seen,
                                      const std::string& password) {
     using action = replication_plan::action;
@@ -196,8 +199,7 @@ awaitable<core::result<void>> act_on(runtime::managed_context& ctx,
         ctx.record(plan.warning ? runtime::event_type::warning : runtime::event_type::normal,
                    plan.event_reason,
                    plan.event);
-    const bool recorded = plan.record == read_replication(ctx.primary().body);
-    if (plan.act == action::none || (!recorded && plan.act != action::finish))
+    if (plan.act == action::none || (plan.record != recorded && plan.act != action::finish))
         co_return core::result<void>{};
     ctx.log().info("replication", {{"step", plan.reason}, {"pod", plan.pod}, {"message", plan.message}});
     switch (plan.act) {
@@ -295,7 +297,7 @@ awaitable<outcome> reconcile(const resources& rs, runtime::managed_context& ctx,
     const replication_record in_status = read_replication(ctx.primary().body);
     std::optional<replication_plan> plan;
     if (!in.observed.instances.empty()) {
-        plan = co_await plan_primary(ctx, served, in.observed, creds->pw.superuser);
+        plan = co_await plan_primary(ctx, served, in.observed, in_status, creds->pw.superuser);
         in.replication = plan->record;
         in.primary_available = runtime::condition{.type = std::string(condition_type::primary_available),
                                                   .status = plan->status,
@@ -326,7 +328,7 @@ awaitable<outcome> reconcile(const resources& rs, runtime::managed_context& ctx,
         if (auto labelled = co_await label_roles(ctx, rs, in.observed); !labelled)
             failure = labelled.error();
     if (!failure.code && plan)
-        if (auto acted = co_await act_on(ctx, rs, *plan, in.observed, creds->pw.superuser); !acted)
+        if (auto acted = co_await act_on(ctx, rs, *plan, in_status, in.observed, creds->pw.superuser); !acted)
             failure = acted.error();
     if (failure.code)
         in.error = reconcile_error{error_kind::apply_failed, failure.message};
