@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What a newcomer does: apply manifests/samples/ to a cluster running kubecoro and watch
 # `kubectl get db` go to Ready once the pods are ready; `kubectl explain` documents the spec; the
-# printer columns (Endpoint with -o wide) and the short name work; a once-ready database whose pod
+# printer columns (Primary; Endpoint with -o wide) and the short name work; a once-ready database whose pod
 # stops being ready is Degraded.
 source "$(dirname "$0")/lib.sh"
 install_crds || fail "samples: CRDs installed"
@@ -34,8 +34,8 @@ dbs_ready() {
 expect_eventually "samples: once their pods are ready, kubectl get db shows pg1, mysql1 and maria1 all replicas READY (1/1 each), PHASE Ready" 60 dbs_ready
 kubectl get db -n "$ns" -o wide | sed 's/^/INFO samples: /'
 header=$(kubectl get db -n "$ns" -o wide | head -1 | tr -s ' ')
-check "samples: columns NAME ENGINE VERSION READY PHASE AGE ENDPOINT ($header)" \
-  test "$header" == "NAME ENGINE VERSION READY PHASE AGE ENDPOINT"
+check "samples: columns NAME ENGINE VERSION READY PHASE PRIMARY AGE ENDPOINT ($header)" \
+  test "$header" == "NAME ENGINE VERSION READY PHASE PRIMARY AGE ENDPOINT"
 check "samples: -o wide shows pg1's endpoint" jsonpath_is "pg1.$ns.svc:5432" \
   get db pg1 -n "$ns" -o 'jsonpath={.status.endpoint}'
 check "samples: the wide row of pg1 (engine, version, endpoint)" bash -c \
