@@ -159,15 +159,18 @@ void record_changes(runtime::managed_context& ctx, const database_spec& spec, co
 
 // The next step for the primary of a replicated PostgreSQL Database, from the status and from what
 // the members answer (replication.hpp).
-awaitable<replication_plan> plan_primary(runtime::managed_context& ctx,
-                                         const database_spec& spec,
-                                         const observed_state& seen,
-                                         const replication_record& recorded,
-                                         const std::string& password) {
+replication_plan plan_primary(runtime::managed_context& ctx,
+                              const database_spec& spec,
+                              const observed_state& seen,
+                              const replication_record& recorded,
+                              std::vector<member> members) {
     replication_input in;
     in.primary = seen.primary;
     in.record = recorded;
-    in.members = co_await ask_members(seen.instances, password);
+    in.members = std::move(members);
+    in.synchronous = spec.synchronous;
+    for (int i = 0; i < spec.replicas; ++i)
+        in.expected.push_back(ctx.name() + "-" + std::to_string(i));
     if (auto it = ctx.meta().annotations.find(std::string(switchover_annotation));
         it != ctx.meta().annotations.end())
         in.requested = it->second;
@@ -183,7 +186,7 @@ awaitable<replication_plan> plan_primary(runtime::managed_context& ctx,
         if (best)
             in.requested = best->name;
     }
-    co_return plan_replication(in);
+    return plan_replication(in);
 }
 
 // Acts on the plan, once its record is `recorded`, the one in the status (intent is written
@@ -297,7 +300,15 @@ awaitable<outcome> reconcile(const resources& rs, runtime::managed_context& ctx,
     const replication_record in_status = read_replication(ctx.primary().body);
     std::optional<replication_plan> plan;
     if (!in.observed.instances.empty()) {
-        plan = co_await plan_primary(ctx, served, in.observed, in_status, creds->pw.superuser);
+        in.members = co_await ask_members(in.observed.instances, creds->pw.superuser);
+        plan = plan_primary(ctx, served, in.observed, in_status, in.members);
+        // Every member has the synchronous_standby_names the spec asks for (a reload, no restart).
+        const std::vector<std::string> configured = co_await configure_synchronous(
+            in.observed.instances, in.members, served.synchronous, creds->pw.superuser);
+        for (const std::string& pod : configured)
+            ctx.log().info(
+                "synchronous_standby_names set",
+                {{"pod", pod}, {"value", served.synchronous ? std::string(synchronous_quorum) : ""}});
         in.replication = plan->record;
         in.primary_available = runtime::condition{.type = std::string(condition_type::primary_available),
                                                   .status = plan->status,
@@ -373,7 +384,9 @@ awaitable<outcome> reconcile(const resources& rs, runtime::managed_context& ctx,
     // created, pulled, in back-off or recovering), look at it again. An unscheduled pod is left to
     // the StatefulSet's status, which changes once it runs.
     if (seen.pod && !seen.pod->ready && seen.pod->scheduled)
-        co_return o.again_after(std::chrono::seconds(15));
+        co_return o.again_after(
+            plan ? std::min<std::chrono::milliseconds>(plan->again, std::chrono::seconds(15))
+                 : std::chrono::seconds(15));
     if (!applied.not_expanded.empty())
         ctx.log().warn("volume expansion refused", {{"claims", applied.not_expanded}});
     if (recheck) // a backup Job that may not start, or a schedule that may be missed

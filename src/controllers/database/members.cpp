@@ -7,14 +7,19 @@
 namespace kubecoro::controllers::database {
 namespace {
 
-// Role, WAL positions, whether it streams, and its timeline (a replica's from its WAL receiver, a
-// primary's from the name of its current WAL file).
+// Role, WAL positions, whether it streams, its timeline (a replica's from its WAL receiver, a
+// primary's from the name of its current WAL file), its synchronous_standby_names, and a replica's
+// lag in seconds (0 when it replayed all it received).
 constexpr std::string_view member_query = R"(SELECT pg_is_in_recovery(),
   CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn() ELSE pg_current_wal_lsn() END,
   pg_last_wal_replay_lsn(),
   (SELECT status FROM pg_stat_wal_receiver),
   CASE WHEN pg_is_in_recovery() THEN (SELECT received_tli FROM pg_stat_wal_receiver)
-       ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END)";
+       ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END,
+  current_setting('synchronous_standby_names'),
+  CASE WHEN pg_is_in_recovery() THEN
+    CASE WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0
+         ELSE floor(extract(epoch FROM now() - pg_last_xact_replay_timestamp()))::bigint END END)";
 
 sql::pg_endpoint
 endpoint_of(const observed_pod& pod, const std::string& password, std::chrono::milliseconds timeout) {
@@ -57,11 +62,40 @@ awaitable<std::vector<member>> ask_members(const std::vector<observed_pod>& pods
                 m.streaming = field(row, 3) == "streaming";
                 std::string tli = field(row, 4);
                 m.timeline = tli.empty() ? 0 : std::atol(tli.c_str());
+                m.synchronous_names = field(row, 5);
+                if (std::string lag = field(row, 6); !lag.empty())
+                    m.lag_seconds = std::max(0L, std::atol(lag.c_str()));
             }
         }
         out.push_back(std::move(m));
     }
     co_return out;
+}
+
+awaitable<std::vector<std::string>> configure_synchronous(const std::vector<observed_pod>& pods,
+                                                          const std::vector<member>& members,
+                                                          bool synchronous,
+                                                          const std::string& password) {
+    const std::string desired = synchronous ? std::string(synchronous_quorum) : std::string();
+    const std::string change = synchronous ? "ALTER SYSTEM SET synchronous_standby_names = '" + desired + "'"
+                                           : "ALTER SYSTEM RESET synchronous_standby_names";
+    std::vector<std::string> changed;
+    for (const member& m : members) {
+        if (!m.answered || m.synchronous_names == desired)
+            continue;
+        for (const observed_pod& pod : pods) {
+            if (pod.name != m.name || pod.ip.empty())
+                continue;
+            const sql::pg_endpoint at = endpoint_of(pod, password, std::chrono::milliseconds(1500));
+            auto set = co_await sql::query(at, change); // (not in a transaction block: one statement)
+            if (!set)
+                continue; // asked again next time
+            auto reloaded = co_await sql::query(at, "SELECT pg_reload_conf()");
+            if (reloaded)
+                changed.push_back(m.name);
+        }
+    }
+    co_return changed;
 }
 
 awaitable<core::result<void>> promote(const observed_pod& pod, const std::string& password) {

@@ -15,6 +15,15 @@ namespace kubecoro::controllers::database {
 awaitable<std::vector<member>> ask_members(const std::vector<observed_pod>& pods,
                                            const std::string& password);
 
+// What synchronous_standby_names is on every member (spec.replication.synchronous), set where a
+// member answered with another value: ALTER SYSTEM, then a reload. Replicas too, so that the one
+// promoted next already has it. Returns the members changed.
+inline constexpr std::string_view synchronous_quorum = "ANY 1 (*)";
+awaitable<std::vector<std::string>> configure_synchronous(const std::vector<observed_pod>& pods,
+                                                          const std::vector<member>& members,
+                                                          bool synchronous,
+                                                          const std::string& password);
+
 // pg_promote() on the pod's server, waiting for it to finish.
 awaitable<core::result<void>> promote(const observed_pod& pod, const std::string& password);
 

@@ -98,6 +98,10 @@ replication_record read_replication(const json::value& db) {
     if (!rep)
         return r;
     r.unreachable_since = text_at(rep->at("primaryUnreachableSince"));
+    if (const json::value* standbys = rep->at("synchronousStandbys"); standbys && standbys->if_array())
+        for (const json::value& name : *standbys->if_array())
+            if (std::string n = text_at(&name); !n.empty())
+                r.standbys.push_back(std::move(n));
     if (const json::value* s = rep->at("switch"); s && s->if_object()) {
         primary_switch w;
         w.reason = text_at(s->at("reason"));
@@ -125,6 +129,12 @@ json::value encode_replication(const replication_record& r) {
             s.set("startedAt", w->started);
         out.set("switch", std::move(s));
     }
+    if (!r.standbys.empty()) {
+        json::array standbys;
+        for (const std::string& name : r.standbys)
+            standbys.push_back(name);
+        out.set("synchronousStandbys", std::move(standbys));
+    }
     return out;
 }
 
@@ -133,6 +143,11 @@ replication_plan plan_replication(const replication_input& in) {
     using namespace std::chrono_literals;
     replication_plan p;
     p.record = in.record;
+    // The synchronous standbys: those scaled away are forgotten; without synchronous mode, all.
+    std::erase_if(p.record.standbys, [&](const std::string& name) {
+        return !in.synchronous ||
+               std::find(in.expected.begin(), in.expected.end(), name) == in.expected.end();
+    });
     const std::string now = runtime::now_rfc3339(in.now);
     auto waiting = [&](std::string reason, std::string message, std::chrono::milliseconds again = 1000ms) {
         p.status = "False";
@@ -159,6 +174,15 @@ replication_plan plan_replication(const replication_input& in) {
         p.message = in.primary + " is the primary";
         if (healthy)
             p.record.unreachable_since.clear();
+        if (healthy && in.synchronous)
+            for (const member& m : in.members)
+                if (m.name != in.primary && candidate(m) && m.streaming &&
+                    std::find(in.expected.begin(), in.expected.end(), m.name) != in.expected.end() &&
+                    std::find(p.record.standbys.begin(), p.record.standbys.end(), m.name) ==
+                        p.record.standbys.end()) {
+                    p.record.standbys.push_back(m.name);
+                    std::sort(p.record.standbys.begin(), p.record.standbys.end());
+                }
         // A second writable member (it should never be): stopped at once.
         for (const member& m : in.members)
             if (healthy && m.name != in.primary && serving(&m))
@@ -238,6 +262,17 @@ replication_plan plan_replication(const replication_input& in) {
     // (3) The member to promote, recorded before it is promoted, and never chosen again (its pod,
     // if deleted now, comes back as it was: the ConfigMap names it).
     if (w.to.empty()) {
+        if (w.reason == "Failover")
+            for (const std::string& name : p.record.standbys) {
+                const member* m = find(in.members, name);
+                if (name != w.from && (!m || !candidate(*m)))
+                    return waiting("Switching",
+                                   "synchronous mode: waiting for " + name +
+                                       " to answer before choosing the member to promote (a commit "
+                                       "acknowledged to a client may be on " +
+                                       name + " alone)",
+                                   1000ms);
+            }
         const member* best = most_advanced(in.members, w.from_uid);
         if (!best)
             return waiting("Switching", w.from + " is stopped; waiting for a replica to answer", 1000ms);

@@ -8,7 +8,9 @@
 // on its uid) and wait until the kubelet confirmed it stopped (the pod object is gone), however
 // long that takes; (3) choose the member to promote (a switchover's target, else the replica that
 // received the most WAL), recorded; (4) promote it once no other member accepts writes; (5) route
-// the Service to it, name it in the ConfigMap, and record it as current. Pure: no I/O.
+// the Service to it, name it in the ConfigMap, and record it as current. In synchronous mode, a
+// failover chooses only once every member recorded as a synchronous standby answered (a commit
+// was acknowledged when one of them had it). Pure: no I/O.
 #pragma once
 
 #include "database/spec.hpp"
@@ -40,6 +42,10 @@ struct primary_switch {
 struct replication_record {
     std::optional<primary_switch> in_progress;
     std::string unreachable_since; // RFC 3339: the primary stopped answering then; "" while it answers
+    // Synchronous mode: every member seen streaming from the primary (so it may hold a commit
+    // acknowledged to a client that no other member has). A failover waits for each of them to
+    // answer before it chooses whom to promote. Forgotten when scaled away.
+    std::vector<std::string> standbys;
     bool operator==(const replication_record&) const = default;
 };
 
@@ -59,6 +65,8 @@ struct member {
     std::uint64_t replayed = 0; // a replica's replayed position
     bool streaming = false;
     long timeline = 0;
+    std::optional<long> lag_seconds; // a replica: since the last replayed commit, 0 when caught up
+    std::string synchronous_names;   // its synchronous_standby_names
 };
 
 // "16/B374D848" as a number; 0 when it is not an LSN.
@@ -72,6 +80,8 @@ struct replication_input {
     std::string requested;       // the switchover annotation's value
     std::chrono::system_clock::time_point now;
     std::chrono::seconds failover_delay{10};
+    bool synchronous = false;
+    std::vector<std::string> expected; // the members the spec asks for (<name>-0 ..)
 };
 
 struct replication_plan {

@@ -352,14 +352,29 @@ void read_resources(const json::value& spec, field_errors& errors, engine e, res
     }
 }
 
-void read_backup(const json::value& spec, field_errors& errors, backup_spec& out) {
-    const json::value* b = spec.at("backup");
-    if (!b || b->is_null())
-        return;
-    if (!b->is_object()) {
-        errors.add("spec.backup", "must be an object");
-        return;
+// spec.<name> when it is an object; nullptr when absent or null, and an error when not an object.
+const json::value* object_field(const json::value& spec, const std::string& name, field_errors& errors) {
+    const json::value* v = spec.at(name);
+    if (!v || v->is_null())
+        return nullptr;
+    if (!v->is_object()) {
+        errors.add("spec." + name, "must be an object");
+        return nullptr;
     }
+    return v;
+}
+
+void read_replication(const json::value& spec, field_errors& errors, bool& synchronous) {
+    if (const json::value* rep = object_field(spec, "replication", errors)) {
+        field_reader r{*rep, "spec.replication.", errors};
+        r.boolean("synchronous", synchronous);
+    }
+}
+
+void read_backup(const json::value& spec, field_errors& errors, backup_spec& out) {
+    const json::value* b = object_field(spec, "backup", errors);
+    if (!b)
+        return;
     field_reader r{*b, "spec.backup.", errors};
     r.boolean("enabled", out.enabled);
     if (const std::string* schedule = r.string("schedule")) {
@@ -390,7 +405,8 @@ bool operator_owned(engine e, std::string key) {
                                    "external_pid_file",
                                    "primary_conninfo",
                                    "primary_slot_name",
-                                   "hot_standby"})
+                                   "hot_standby",
+                                   "synchronous_standby_names"})
             if (key == k)
                 return true;
         return false;
@@ -601,6 +617,7 @@ core::result<database_spec> parse_spec(const json::value& db) {
     r.integer("startupTimeoutSeconds", 60, 86400, out.startup_timeout_seconds);
     r.integer("shutdownTimeoutSeconds", 10, 3600, out.shutdown_timeout_seconds);
     r.integer("failoverDelay", 0, 3600, out.failover_delay_seconds);
+    read_replication(*spec, errors, out.synchronous);
     read_bootstrap(*spec, errors, out.bootstrap);
     read_scheduling(*spec, errors, out.scheduling);
 
@@ -624,6 +641,13 @@ core::result<database_spec> decode_spec(const json::value& db, std::string_view 
 }
 
 core::result<void> validate_topology(const database_spec& spec) {
+    if (spec.synchronous && spec.replicas < 2)
+        return core::fail(core::errc::invalid_argument,
+                          "spec.replication.synchronous: a commit waits until a replica has it, and "
+                          "with replicas: " +
+                              std::to_string(spec.replicas) +
+                              " there is none (every write would hang): set replicas: 2 or more, or "
+                              "synchronous: false");
     if (spec.replicas <= 1)
         return {};
     if (spec.engine == engine::postgresql) {

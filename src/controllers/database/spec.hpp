@@ -76,6 +76,9 @@ struct database_spec {
     // restart of the server (the container restarts and recovers in a few seconds), short enough
     // that a failover completes within 30 s.
     int failover_delay_seconds = 10;
+    // spec.replication.synchronous: a commit is acknowledged once a replica has it on disk too
+    // (PostgreSQL synchronous_standby_names 'ANY 1 (*)', set by the operator on every member).
+    bool synchronous = false;
     std::optional<bootstrap_spec> bootstrap;
     scheduling_spec scheduling;
     bool operator==(const database_spec&) const = default;
@@ -160,10 +163,9 @@ struct observed_pod {
     std::string revision; // label controller-revision-hash
     std::string role;     // label kubecoro.dev/role ("" until the operator set it)
     std::string uid;
-    std::string ip; // status.podIP
-    std::string
-        created; // metadata.creationTimestamp
-                 // Terminating, and the kubelet reported the server's container terminated after the deletion
+    std::string ip;      // status.podIP
+    std::string created; // metadata.creationTimestamp
+    // Terminating, and the kubelet reported the server's container terminated after the deletion
     // was asked (so it saw the deletion, and starts nothing again): no write can reach it any more.
     bool server_stopped = false;
     bool ready = false;

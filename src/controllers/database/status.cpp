@@ -316,10 +316,26 @@ database_status compute_status(const status_input& in) {
     out.current_image = sts ? sts->image : std::string();
     if (sts || in.spec)
         out.current_primary = in.observed.primary;
-    for (const observed_pod& pod : in.observed.instances)
-        out.instances.push_back({pod.name,
-                                 pod.name == in.observed.primary ? "primary" : "replica",
-                                 pod.ready && !pod.terminating});
+    const member* primary = nullptr;
+    for (const member& m : in.members)
+        if (m.name == in.observed.primary && m.answered && !m.in_recovery)
+            primary = &m;
+    for (const observed_pod& pod : in.observed.instances) {
+        instance_status i{
+            pod.name, pod.name == in.observed.primary ? "primary" : "replica", pod.ready && !pod.terminating};
+        for (const member& m : in.members) {
+            if (m.name != pod.name || !m.answered)
+                continue;
+            i.timeline = m.timeline;
+            if (m.in_recovery) {
+                constexpr std::uint64_t mib = 1024 * 1024;
+                if (primary)
+                    i.lag_bytes = (primary->wal > m.replayed ? primary->wal - m.replayed : 0) / mib * mib;
+                i.lag_seconds = m.lag_seconds;
+            }
+        }
+        out.instances.push_back(std::move(i));
+    }
     out.last_schedule_time = in.observed.cronjob ? in.observed.cronjob->last_schedule_time : std::string();
     out.last_successful_time = last_success(in.observed);
     out.phase = compute_phase(in, r);
@@ -373,8 +389,16 @@ json::value render_status(const api::object_meta& db, const database_status& s) 
         status.set("replication", std::move(replication));
     if (!s.instances.empty()) {
         json::array instances;
-        for (const instance_status& i : s.instances)
-            instances.push_back(json::object{{"name", i.name}, {"role", i.role}, {"ready", i.ready}});
+        for (const instance_status& i : s.instances) {
+            json::object one{{"name", i.name}, {"role", i.role}, {"ready", i.ready}};
+            if (i.timeline > 0)
+                one.set("timeline", static_cast<std::int64_t>(i.timeline));
+            if (i.lag_bytes)
+                one.set("lagBytes", static_cast<std::int64_t>(*i.lag_bytes));
+            if (i.lag_seconds)
+                one.set("lagSeconds", static_cast<std::int64_t>(*i.lag_seconds));
+            instances.push_back(std::move(one));
+        }
         status.set("instances", std::move(instances));
     }
     json::object backup;

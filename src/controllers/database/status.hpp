@@ -94,6 +94,7 @@ struct status_input {
     backup_record backup;                        // carried over from the status, updated by the controller
     replication_record replication;              // carried over from the status unless planned anew
     std::optional<runtime::condition> primary_available; // set when the members were asked
+    std::vector<member> members;                         // what they answered
 };
 
 // status.instances[]: a server pod of a replicated Database as the operator sees it.
@@ -101,6 +102,9 @@ struct instance_status {
     std::string name;
     std::string role; // "primary" or "replica"
     bool ready = false;
+    long timeline = 0;                      // 0: unknown (it did not answer)
+    std::optional<std::uint64_t> lag_bytes; // a replica: the primary's WAL position minus its replayed one
+    std::optional<long> lag_seconds;
 };
 
 struct database_status {

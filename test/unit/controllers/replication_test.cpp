@@ -61,6 +61,7 @@ TEST_CASE("replication record: read back from the status it is written to") {
     replication_record r;
     r.unreachable_since = "2027-01-15T08:00:00Z";
     r.in_progress = primary_switch{"Failover", "db-0", "u0", "db-2", "2027-01-15T08:00:10Z"};
+    r.standbys = {"db-1", "db-2"};
     json::object status{{"replication", encode_replication(r)}};
     json::value db = json::object{{"status", status}};
     CHECK(read_replication(db) == r);
@@ -150,6 +151,52 @@ TEST_CASE("failover: after failoverDelay of silence, fence, promote the most adv
     CHECK(p.record.unreachable_since.empty());
     CHECK(p.status == "True");
     CHECK(p.event == "db-2 is the primary (was db-0, Failover in 7 s)");
+}
+
+TEST_CASE("synchronous mode: the members seen streaming are recorded, and forgotten when scaled away") {
+    auto in = input({primary("db-0"), replica("db-1", 900), replica("db-2", 0, false)});
+    in.synchronous = true;
+    in.expected = {"db-0", "db-1", "db-2"};
+    auto p = plan_replication(in);
+    CHECK(p.record.standbys == std::vector<std::string>{"db-1"}); // db-2 still clones
+    CHECK(p.act == action::none);
+    // Once it streams, both; a member that stops answering stays recorded (it may hold a commit).
+    in.record = p.record;
+    in.members[2] = replica("db-2", 900);
+    in.members[1] = silent("db-1");
+    CHECK(plan_replication(in).record.standbys == std::vector<std::string>{"db-1", "db-2"});
+    in.record.standbys = {"db-1", "db-2"};
+    in.expected = {"db-0", "db-1"}; // scaled to 2
+    CHECK(plan_replication(in).record.standbys == std::vector<std::string>{"db-1"});
+    in.synchronous = false; // asynchronous again: nothing to wait for
+    CHECK(plan_replication(in).record.standbys.empty());
+}
+
+TEST_CASE("synchronous mode: a failover chooses only once every recorded standby answered") {
+    // db-1 and db-2 streamed; db-3 was still cloning when db-0 went silent (it holds nothing).
+    auto in = input({silent("db-0"), replica("db-1", 900), silent("db-2"), silent("db-3")});
+    in.synchronous = true;
+    in.expected = {"db-0", "db-1", "db-2", "db-3"};
+    in.record.standbys = {"db-1", "db-2"};
+    in.record.unreachable_since = runtime::now_rfc3339(t0 - 60s);
+    auto p = plan_replication(in);
+    REQUIRE(p.record.in_progress); // db-1 answers: a failover starts (nothing chosen yet)
+    in.record = p.record;
+    in.members[0].stopped = in.members[0].terminating = true; // fenced
+    p = plan_replication(in);
+    CHECK(p.act == action::none);
+    CHECK(p.record.in_progress->to.empty());
+    CHECK(p.reason == "Switching");
+    CHECK(p.message.find("synchronous mode: waiting for db-2 to answer") != std::string::npos);
+    // db-2 is back with more WAL than db-1 (the last acknowledged commit was on it alone): chosen.
+    in.members[2] = replica("db-2", 950);
+    p = plan_replication(in);
+    REQUIRE(p.record.in_progress);
+    CHECK(p.record.in_progress->to == "db-2");
+    // Without synchronous mode the same failover promotes whoever answers.
+    in.synchronous = false;
+    in.members[2] = silent("db-2");
+    CHECK(plan_replication(in).record.in_progress->to == "db-1");
 }
 
 TEST_CASE("failover: waits, and says so, when no replica answers") {

@@ -404,6 +404,32 @@ TEST_CASE("validate_topology: PostgreSQL replicates; the others run one instance
     CHECK(contains(r.error().message, "set replicas: 1"));
 }
 
+TEST_CASE("spec.replication.synchronous: read, needs a replica, and owns synchronous_standby_names") {
+    auto sync = spec_of(
+        R"({"engine":"postgresql","version":"16","storage":"1Gi","replicas":2,"replication":{"synchronous":true}})");
+    REQUIRE(sync.has_value());
+    CHECK(sync->synchronous);
+    CHECK(validate_topology(*sync).has_value());
+    CHECK_FALSE(spec_of(R"({"engine":"postgresql","version":"16","storage":"1Gi"})")->synchronous);
+    auto alone = spec_of(
+        R"({"engine":"postgresql","version":"16","storage":"1Gi","replication":{"synchronous":true}})");
+    REQUIRE(alone.has_value());
+    REQUIRE_FALSE(validate_topology(*alone).has_value());
+    CHECK(
+        contains(validate_topology(*alone).error().message,
+                 "spec.replication.synchronous: a commit waits until a replica has it, and with replicas: 1 "
+                 "there is none"));
+    CHECK(contains(
+        error_of(
+            R"({"engine":"postgresql","version":"16","storage":"1Gi","replication":{"synchronous":"yes"}})"),
+        "spec.replication.synchronous"));
+    CHECK(contains(error_of(R"({"engine":"postgresql","version":"16","storage":"1Gi","replication":true})"),
+                   "spec.replication: must be an object"));
+    CHECK(contains(error_of(R"({"engine":"postgresql","version":"16","storage":"1Gi",)"
+                            R"("parameters":{"synchronous_standby_names":"*"}})"),
+                   "spec.parameters.synchronous_standby_names: is set by kubecoro"));
+}
+
 TEST_CASE("parse_spec: a PostgreSQL version names its major") {
     CHECK(contains(error_of(R"({"engine":"postgresql","version":"latest","storage":"1Gi"})"),
                    "spec.version: \"latest\" names no PostgreSQL major version"));

@@ -436,3 +436,30 @@ TEST_CASE("CredentialsReady, RolloutStuck and the recorded backup in the status 
     in.observed.pod->waiting_reason = "ContainerCreating"; // not stuck: waits by itself
     CHECK(reason(compute_status(in), condition_type::progressing) != "RolloutStuck");
 }
+
+TEST_CASE("status.instances: role, readiness, timeline and a replica's lag, as the members answered") {
+    auto in = base_input(R"(,"replicas":3)");
+    in.observed.statefulset = sts(3, 3, 3);
+    in.observed.primary = "db1-0";
+    for (std::string name : {"db1-0", "db1-1", "db1-2"})
+        in.observed.instances.push_back(observed_pod{.name = name, .ready = true});
+    member p{.name = "db1-0", .answered = true, .wal = 0x5000000 + 1234, .timeline = 2};
+    member r1{.name = "db1-1", .answered = true, .in_recovery = true, .replayed = 0x5000000, .timeline = 2};
+    r1.lag_seconds = 0;
+    member r2{.name = "db1-2", .answered = true, .in_recovery = true, .replayed = 0x2000000, .timeline = 2};
+    r2.lag_seconds = 7;
+    in.members = {p, r1, r2}; // db1-2 is 48 MiB behind and 7 s since its last replayed commit
+    json::value body = render_status(in.meta, compute_status(in));
+    CHECK(*body.at("status", "instances") == parse(R"([
+        {"name":"db1-0","role":"primary","ready":true,"timeline":2},
+        {"name":"db1-1","role":"replica","ready":true,"timeline":2,"lagBytes":0,"lagSeconds":0},
+        {"name":"db1-2","role":"replica","ready":true,"timeline":2,"lagBytes":50331648,"lagSeconds":7}])"));
+    // A primary that did not answer: no lag in bytes to report; a silent member, nothing but its pod.
+    in.members = {r2};
+    in.members[0].name = "db1-1";
+    body = render_status(in.meta, compute_status(in));
+    CHECK(*body.at("status", "instances") == parse(R"([
+        {"name":"db1-0","role":"primary","ready":true},
+        {"name":"db1-1","role":"replica","ready":true,"timeline":2,"lagSeconds":7},
+        {"name":"db1-2","role":"replica","ready":true}])"));
+}
