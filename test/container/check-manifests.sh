@@ -64,6 +64,9 @@ done
 for v in get list watch; do
     check "can $v storageclasses" can "$v" storageclasses.storage.k8s.io
 done
+for v in list watch; do
+    check "can $v nodes" can "$v" nodes
+done
 for v in get create update; do
     check "can $v leases in $ns" can "$v" leases.coordination.k8s.io -n "$ns"
 done
@@ -86,7 +89,8 @@ check "cannot delete helloworlds" cannot delete helloworlds.kubecoro.dev -n defa
 check "cannot deletecollection secrets" cannot deletecollection secrets -n default
 check "cannot delete namespaces" cannot delete namespaces
 check "cannot create namespaces" cannot create namespaces
-check "cannot get nodes" cannot get nodes
+check "cannot get nodes (list and watch only)" cannot get nodes
+check "cannot patch nodes" cannot patch nodes
 check "cannot create pods" cannot create pods -n default
 check "cannot watch pods" cannot watch pods -n default
 check "cannot exec into pods" cannot create pods --subresource=exec -n default

@@ -161,8 +161,8 @@ for e in mysql mariadb; do
 done
 # (Streaming itself needs a real server: replication_test.sh on the node.)
 e=postgresql
-expect_eventually "$e: replicas 2 -> StatefulSet 2, a PodDisruptionBudget" 20 bash -c \
-  '[[ $(kubectl get statefulset "$2" -n "$1" -o jsonpath={.spec.replicas}) == 2 ]] && kubectl get pdb "$2" -n "$1" >/dev/null 2>&1' _ "$ns" "$e"
+expect_eventually "$e: replicas 2 -> StatefulSet 2 (OnDelete), PodDisruptionBudgets for the replicas and the primary" 20 bash -c \
+  '[[ $(kubectl get statefulset "$2" -n "$1" -o jsonpath={.spec.replicas}/{.spec.updateStrategy.type}) == 2/OnDelete ]] && [[ $(kubectl get pdb "$2" "$2-primary" -n "$1" -o jsonpath="{.items[*].spec.selector.matchLabels.kubecoro\.dev/role}") == "replica primary" ]]' _ "$ns" "$e"
 roles_set() {
   pods_ready "$ns" "$e"
   jsonpath_is "primary replica" get pods -n "$ns" -l "app.kubernetes.io/instance=$e" --sort-by=.metadata.name \
@@ -175,7 +175,7 @@ check "$e: the Service $e selects the primary by name, $e-ro the replicas" jsonp
   get "svc/$e" "svc/$e-ro" -n "$ns" -o 'jsonpath={.items[0].spec.selector.statefulset\.kubernetes\.io/pod-name} {.items[1].spec.selector.kubecoro\.dev/role}'
 kubectl scale db "$e" -n "$ns" --replicas=1 >/dev/null
 expect_eventually "$e: back to 1 -> StatefulSet 1, no PodDisruptionBudget, $e-0 still the primary" 30 bash -c \
-  '[[ $(kubectl get statefulset "$2" -n "$1" -o jsonpath={.spec.replicas}/{.metadata.name}) == 1/$2 ]] && ! kubectl get pdb "$2" -n "$1" >/dev/null 2>&1 && [[ $(kubectl get db "$2" -n "$1" -o jsonpath={.status.currentPrimary}) == $2-0 ]]' _ "$ns" "$e"
+  '[[ $(kubectl get statefulset "$2" -n "$1" -o jsonpath={.spec.replicas}/{.metadata.name}) == 1/$2 ]] && ! kubectl get pdb "$2" -n "$1" >/dev/null 2>&1 && ! kubectl get pdb "$2-primary" -n "$1" >/dev/null 2>&1 && [[ $(kubectl get db "$2" -n "$1" -o jsonpath={.status.currentPrimary}) == $2-0 ]]' _ "$ns" "$e"
 for e in "${engines[@]}"; do
   expect_eventually "$e: back to 1 replica -> ReconcileSucceeded=True, phase Ready" 30 jsonpath_is "True/Ready" \
     get "db/$e" -n "$ns" -o 'jsonpath={.status.conditions[?(@.type=="ReconcileSucceeded")].status}/{.status.phase}'

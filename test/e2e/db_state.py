@@ -50,8 +50,8 @@ def expected(name, db):
         want.add(("Service", name + "-ro"))
     if backup.get("enabled", True):
         want |= {("CronJob", name + "-backup"), ("PersistentVolumeClaim", name + "-backup")}
-    if replicas >= 2:
-        want.add(("PodDisruptionBudget", name))
+    if replicas >= 2:  # the replicas' budget and the primary's
+        want |= {("PodDisruptionBudget", name), ("PodDisruptionBudget", name + "-primary")}
     return want, replicas, backup.get("schedule", "0 2 * * *")
 
 

@@ -6,7 +6,8 @@
 # (a commit waits for a replica: shown by freezing both). Faults: a switchover on request; the
 # primary's pod deleted; its server killed with SIGKILL; its server frozen (SIGSTOP) past the
 # failover delay, then resumed; the operator killed in the middle of a switchover and of a
-# failover; scaling down past the primary. For each: the time from the fault until writes succeed
+# failover; scaling down past the primary. Planned work: a rolling update (replicas one at a time,
+# then a switchover) and a drain (the primary's budget refuses its eviction). For each: the time from the fault until writes succeed
 # again, 0 acknowledged ids missing afterwards, never more than one member accepting writes in any
 # sample, the old primary streaming again as a replica, the Services on the right pods.
 # KUBECORO_E2E_LONG=1 adds SIGKILL, the operator kills and scaling down (FAILOVER_SYNCHRONOUS=false
@@ -117,12 +118,15 @@ report() {
   # Writes resume at the first acknowledgement after the first failure since the fault.
   resumed=$(awk -v t="$t" '$3 > t && $1 == "err" && !f { f = 1 } $3 > t && $1 == "ack" && f { printf "%.1f", $3 - t; exit }' <<<"$log")
   [[ -n $resumed ]] || resumed=0.0
+  # The longest time without an acknowledged write since the fault (what a client felt).
+  local outage
+  outage=$(awk -v t="$t" 'BEGIN { last = t } $1 == "ack" && $3 > t { if ($3 - last > m) m = $3 - last; last = $3 } END { printf "%.1f", m }' <<<"$log")
   acked=$(awk '$1 == "ack" { print $2 }' <<<"$log" | sort -n)
   local present
   present=$(kubectl exec -n "$ns" "$(status_of '{.status.currentPrimary}')" -c database -- psql -XAtq -U app -d app -c "SELECT id FROM w ORDER BY 1" 2>/dev/null)
   missing=$(comm -23 <(sort <<<"$acked") <(sort <<<"$present") | grep -c . || true)
   doubles=$(awk '$1 == "sample" { n = 0; for (i = 3; i <= NF; i++) if ($i ~ /:t$/) n++; if (n > 1) d++ } END { print d + 0 }' <<<"$log")
-  echo "FIGURE $name: writes back after ${resumed} s; acknowledged ids missing: $missing of $(grep -c . <<<"$acked"); samples with two writable members: $doubles"
+  echo "FIGURE $name: writes back after ${resumed} s (longest gap between acknowledged writes ${outage} s); acknowledged ids missing: $missing of $(grep -c . <<<"$acked"); samples with two writable members: $doubles"
   check "failover: $name: never two members accepting writes ($doubles samples)" test "$doubles" == 0
   LAST_MISSING=$missing
   LAST_RESUMED=$resumed
@@ -179,6 +183,43 @@ if [[ -n $pid ]]; then
 else
   fail "failover: frozen primary: the server process of $old found"
 fi
+
+# ---- 4. a rolling update (a parameter): replicas one at a time, then a switchover ----------------
+old=$(status_of '{.status.currentPrimary}')
+t=$(now_s)
+kubectl patch db "$db" -n "$ns" --type=merge -p '{"spec":{"parameters":{"work_mem":"8MB"}}}' >/dev/null
+rolled() {
+  local want; want=$(kubectl get sts "$db" -n "$ns" -o 'jsonpath={.status.updateRevision}')
+  [[ -n $want && $(kubectl get pods -n "$ns" -l app.kubernetes.io/instance=$db -o 'jsonpath={range .items[*]}{.metadata.labels.controller-revision-hash} {end}') == "$want $want $want " ]] && settled
+}
+if wait_until 300 rolled; then
+  pass "failover: rolling update: every member on the new revision, settled ($(since_s "$t") s)"
+else
+  fail "failover: rolling update: not rolled ($(kubectl get pods -n "$ns" -l app.kubernetes.io/instance=$db -o 'jsonpath={range .items[*]}{.metadata.name}:{.metadata.labels.controller-revision-hash} {end}'))"
+fi
+report "rolling update" "$t"
+check "failover: rolling update: 0 acknowledged writes lost" test "$LAST_MISSING" == 0
+check "failover: rolling update: the primary moved by a switchover (was $old, now $(status_of '{.status.currentPrimary}'))" \
+  bash -c "[[ $(status_of '{.status.currentPrimary}') != $old ]]"
+check "failover: rolling update: work_mem 8MB on every member" test \
+  "$(for m in "$db-0" "$db-1" "$db-2"; do psql_su "$m" 'SHOW work_mem'; done | tr '\n' ' ')" == "8MB 8MB 8MB "
+check "failover: rolling update: RollingUpdate events name the replicas restarted" \
+  grep -q "restarting replica" <<<"$(kubectl get events -n "$ns" --field-selector reason=RollingUpdate -o 'jsonpath={.items[*].message}')"
+
+# ---- 5. a drain of the primary's node: its budget refuses the eviction while no replica runs elsewhere
+node=$(kubectl get pod -n "$ns" "$(status_of '{.status.currentPrimary}')" -o 'jsonpath={.spec.nodeName}')
+kubectl cordon "$node" >/dev/null
+p=$(status_of '{.status.currentPrimary}')
+out=$(kubectl create --raw "/api/v1/namespaces/$ns/pods/$p/eviction" -f - 2>&1 <<JSON
+{"apiVersion": "policy/v1beta1", "kind": "Eviction", "metadata": {"name": "$p", "namespace": "$ns"}}
+JSON
+)
+check "failover: drain: the primary's eviction is refused by its PodDisruptionBudget ($(tail -c 120 <<<"$out"))" \
+  grep -qi "disruption budget" <<<"$out"
+expect_eventually "failover: drain: PrimaryAvailable says the drain waits for a replica on a schedulable node" 20 \
+  bash -c "[[ \$(kubectl get db $db -n $ns -o 'jsonpath={.status.conditions[?(@.type==\"PrimaryAvailable\")].message}') == *'no streaming replica runs on a schedulable node'* ]]"
+kubectl uncordon "$node" >/dev/null
+check "failover: drain: the primary was not evicted" primary_is "$p"
 
 if [[ ${KUBECORO_E2E_LONG:-0} == 1 ]]; then
   # ---- 4. scaling to 2 while the primary is ha-2: switched over to ha-0 or ha-1 first ------------

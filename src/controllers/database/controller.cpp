@@ -7,6 +7,7 @@
 #include "database/credentials.hpp"
 #include "database/members.hpp"
 #include "database/observe.hpp"
+#include "database/upkeep.hpp"
 #include <kubecoro/api/errc.hpp>
 #include <kubecoro/core/errc.hpp>
 #include <kubecoro/json/json.hpp>
@@ -159,11 +160,33 @@ void record_changes(runtime::managed_context& ctx, const database_spec& spec, co
 
 // The next step for the primary of a replicated PostgreSQL Database, from the status and from what
 // the members answer (replication.hpp).
+// Where each member runs (its node cordoned?) and whether it is on the StatefulSet's update
+// revision, for plan_upkeep.
+void place_members(std::vector<member>& members,
+                   const runtime::managed_context& ctx,
+                   const resources& rs,
+                   const observed_state& seen) {
+    const runtime::store* nodes = ctx.cache(rs.nodes);
+    const std::string update = seen.statefulset ? seen.statefulset->update_revision : std::string();
+    for (member& m : members)
+        for (const observed_pod& pod : seen.instances) {
+            if (pod.name != m.name)
+                continue;
+            m.node = pod.node;
+            if (nodes && !pod.node.empty())
+                if (runtime::object_ptr node = nodes->get("", pod.node))
+                    if (const json::value* cordoned = node->body.at("spec", "unschedulable"))
+                        m.node_unschedulable = cordoned->bool_or(false);
+            m.updated = update.empty() || pod.revision.empty() || pod.revision == update;
+        }
+}
+
 replication_plan plan_primary(runtime::managed_context& ctx,
                               const database_spec& spec,
                               const observed_state& seen,
                               const replication_record& recorded,
-                              std::vector<member> members) {
+                              std::vector<member> members,
+                              const upkeep_plan& upkeep) {
     replication_input in;
     in.primary = seen.primary;
     in.record = recorded;
@@ -176,17 +199,16 @@ replication_plan plan_primary(runtime::managed_context& ctx,
         in.requested = it->second;
     in.now = ctx.now();
     in.failover_delay = std::chrono::seconds(spec.failover_delay_seconds);
-    // Scaling down never removes the primary: it is switched over to a remaining member first.
-    if (in.requested.empty() && instance_ordinal(ctx.meta(), seen.primary) >= spec.replicas) {
-        const member* best = nullptr;
-        for (const member& m : in.members)
-            if (instance_ordinal(ctx.meta(), m.name) < spec.replicas && m.answered && m.in_recovery &&
-                m.streaming && (!best || m.wal > best->wal))
-                best = &m;
-        if (best)
-            in.requested = best->name;
+    // Planned work (scaling down, a drain, a rolling update) moves the primary by a switchover.
+    if (in.requested.empty() && !upkeep.switchover_to.empty()) {
+        in.requested = upkeep.switchover_to;
+        if (!recorded.in_progress)
+            ctx.log().info("switching over", {{"to", upkeep.switchover_to}, {"why", upkeep.why}});
     }
-    return plan_replication(in);
+    replication_plan p = plan_replication(in);
+    if (p.act == replication_plan::action::none && p.status == "True" && !upkeep.blocked.empty())
+        p.message += "; " + upkeep.blocked;
+    return p;
 }
 
 // Acts on the plan, once its record is `recorded`, the one in the status (intent is written
@@ -299,9 +321,15 @@ awaitable<outcome> reconcile(const resources& rs, runtime::managed_context& ctx,
     // A change of primary in progress holds whatever else happens (even with no plan this time).
     const replication_record in_status = read_replication(ctx.primary().body);
     std::optional<replication_plan> plan;
+    upkeep_plan upkeep;
     if (!in.observed.instances.empty()) {
         in.members = co_await ask_members(in.observed.instances, creds->pw.superuser);
-        plan = plan_primary(ctx, served, in.observed, in_status, in.members);
+        place_members(in.members, ctx, rs, in.observed);
+        upkeep_input work{in.observed.primary, in.members, {}};
+        for (int i = 0; i < served.replicas; ++i)
+            work.expected.push_back(instance_name(ctx.meta(), i));
+        upkeep = plan_upkeep(work);
+        plan = plan_primary(ctx, served, in.observed, in_status, in.members, upkeep);
         // Every member has the synchronous_standby_names the spec asks for (a reload, no restart).
         const std::vector<std::string> configured = co_await configure_synchronous(
             in.observed.instances, in.members, served.synchronous, creds->pw.superuser);
@@ -341,6 +369,17 @@ awaitable<outcome> reconcile(const resources& rs, runtime::managed_context& ctx,
     if (!failure.code && plan)
         if (auto acted = co_await act_on(ctx, rs, *plan, in_status, in.observed, creds->pw.superuser); !acted)
             failure = acted.error();
+    // A rolling update restarts one replica at a time, while nothing else happens to the primary.
+    if (!failure.code && plan && plan->act == replication_plan::action::none && !switching &&
+        plan->record == in_status && !upkeep.restart.empty()) {
+        ctx.record(runtime::event_type::normal, "RollingUpdate", upkeep.why);
+        api::delete_options restart{.propagation_policy = api::propagation::background,
+                                    .precondition_uid = upkeep.restart_uid};
+        auto removed = co_await ctx.client().remove(rs.pods, ctx.namespace_(), upkeep.restart, restart);
+        if (!removed && removed.error().code != api::errc::not_found &&
+            removed.error().code != api::errc::conflict)
+            failure = removed.error();
+    }
     if (failure.code)
         in.error = reconcile_error{error_kind::apply_failed, failure.message};
     else if (refusal)
@@ -513,7 +552,13 @@ awaitable<core::result<std::shared_ptr<runtime::controller>>> make(manager::cont
             [waiters = rs->waiters](const runtime::object& o) {
                 return waiters->waiting_for(observe_storage_class(whole(o)));
             },
-            runtime::keep_paths({{"allowVolumeExpansion"}}));
+            runtime::keep_paths({{"allowVolumeExpansion"}}))
+        // Read for a drain: a cordoned node of a primary makes it switch over (polled with the
+        // members, so a change reconciles nothing by itself).
+        .watches(
+            rs->nodes,
+            [](const runtime::object&) { return std::vector<runtime::reconcile_request>{}; },
+            runtime::keep_paths({{"spec", "unschedulable"}}));
     co_return runtime::managed<database_spec>(rs->databases)
         .decode(decode)
         .on_invalid([rs](runtime::managed_context& ctx, const core::error& e) {

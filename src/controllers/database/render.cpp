@@ -617,6 +617,10 @@ render_statefulset(const api::object_meta& db, const database_spec& spec, const 
           json::object{
               {"serviceName", headless_service_name(db)},
               {"replicas", spec.replicas},
+              // With replicas the operator rolls the pods itself, the primary last by a switchover.
+              {"updateStrategy",
+               json::object{
+                   {"type", e == engine::postgresql && spec.replicas > 1 ? "OnDelete" : "RollingUpdate"}}},
               {"selector", json::object{{"matchLabels", json::encode_string_map(selector_labels(db, e))}}},
               {"template",
                json::object{
@@ -628,16 +632,23 @@ render_statefulset(const api::object_meta& db, const database_spec& spec, const 
     return o;
 }
 
-json::value render_pdb(const api::object_meta& db, const database_spec& spec, std::string_view api_version) {
-    json::object o = object_header(
-        api_version, "PodDisruptionBudget", child_metadata(db.name, db, labels(db, spec.engine), kind));
-    o.set("spec",
-          json::object{
-              {"maxUnavailable", 1},
-              {"selector",
-               json::object{{"matchLabels", json::encode_string_map(selector_labels(db, spec.engine))}}},
-          });
-    return o;
+std::vector<json::value>
+render_pdbs(const api::object_meta& db, const database_spec& spec, std::string_view api_version) {
+    auto budget = [&](const std::string& name, std::string_view role, int min_available) {
+        label_map selector = selector_labels(db, spec.engine);
+        selector[std::string(role_label)] = std::string(role);
+        json::object o = object_header(
+            api_version, "PodDisruptionBudget", child_metadata(name, db, labels(db, spec.engine), kind));
+        o.set("spec",
+              json::object{
+                  {"minAvailable", min_available},
+                  {"selector", json::object{{"matchLabels", json::encode_string_map(selector)}}},
+              });
+        return json::value(std::move(o));
+    };
+    // (minAvailable, not maxUnavailable: with a selector narrower than the StatefulSet's, the
+    // disruption controller would count every pod of the StatefulSet as expected.)
+    return {budget(db.name, "replica", spec.replicas - 2), budget(db.name + "-primary", "primary", 1)};
 }
 
 json::value render_backup_pvc(const api::object_meta& db, const database_spec& spec) {
@@ -835,7 +846,8 @@ std::vector<json::value> render_children(const api::object_meta& db,
         out.push_back(render_replica_service(db, spec));
     out.push_back(render_statefulset(db, spec, observed));
     if (spec.replicas > 1)
-        out.push_back(render_pdb(db, spec, versions.pdb));
+        for (json::value& pdb : render_pdbs(db, spec, versions.pdb))
+            out.push_back(std::move(pdb));
     if (spec.backup.enabled) {
         out.push_back(render_backup_pvc(db, spec));
         out.push_back(render_cronjob(db, spec, versions.cronjob));

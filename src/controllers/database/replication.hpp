@@ -65,6 +65,9 @@ struct member {
     std::uint64_t replayed = 0; // a replica's replayed position
     bool streaming = false;
     long timeline = 0;
+    std::string node;                // the pod's node
+    bool node_unschedulable = false; // cordoned (a drain)
+    bool updated = true;             // the pod is on the StatefulSet's update revision
     std::optional<long> lag_seconds; // a replica: since the last replayed commit, 0 when caught up
     std::string synchronous_names;   // its synchronous_standby_names
 };

@@ -38,6 +38,7 @@ struct resources {
     api::resource pdbs{"policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget"};
     api::resource storageclasses{
         "storage.k8s.io", "v1", "storageclasses", "StorageClass", api::scope::cluster};
+    api::resource nodes{"", "v1", "nodes", "Node", api::scope::cluster};
     std::shared_ptr<expansion_waiters> waiters = std::make_shared<expansion_waiters>();
 
     const api::resource* by_kind(std::string_view kind) const;

@@ -831,7 +831,8 @@ observed_pod observe_pod(const json::value& pod) {
     out.created = string_at(pod.at("metadata", "creationTimestamp"));
     out.ready = condition_true(pod, "Ready");
     out.terminating = pod.at("metadata", "deletionTimestamp") != nullptr;
-    out.scheduled = !string_at(pod.at("spec", "nodeName")).empty();
+    out.node = string_at(pod.at("spec", "nodeName"));
+    out.scheduled = !out.node.empty();
     std::string finished;
     if (const json::value* list = pod.at("status", "containerStatuses"); list && list->is_array())
         for (const json::value& c : *list->if_array())

@@ -171,6 +171,7 @@ struct observed_pod {
     bool ready = false;
     bool terminating = false;
     bool scheduled = false;     // spec.nodeName is set
+    std::string node;           // spec.nodeName
     std::string waiting_reason; // the database container's state.waiting
     std::string waiting_message;
     // Waiting for something that will not change by itself: an image that cannot be pulled, a

@@ -61,8 +61,11 @@ rollout observe_rollout(const status_input& in) {
         return r;
     r.exists = true;
     r.ready = sts->ready_replicas;
+    // (With OnDelete, a replicated PostgreSQL's, currentRevision never catches up: every pod
+    // updated is the end of the rollout.)
     r.rolling = sts->observed_generation < sts->generation ||
-                (!sts->update_revision.empty() && sts->current_revision != sts->update_revision);
+                (!sts->update_revision.empty() && sts->current_revision != sts->update_revision &&
+                 sts->updated_replicas < sts->replicas);
     r.scaling = sts->replicas != r.desired || sts->spec_replicas != r.desired;
     r.scaling_message =
         "scaling from " + std::to_string(sts->replicas) + " to " + std::to_string(r.desired) + " replicas";

@@ -528,15 +528,24 @@ TEST_CASE("render_statefulset keeps the existing claim template; expansions patc
     CHECK(render_claim_updates(m, spec, o).empty());
 }
 
-TEST_CASE("render_pdb") {
-    value pdb = render_pdb(db_meta(), spec_for("postgresql", "16", R"(,"replicas":3)"), "policy/v1beta1");
-    CHECK(str(pdb.at("apiVersion")) == "policy/v1beta1");
-    CHECK(str(pdb.at("kind")) == "PodDisruptionBudget");
-    check_owned(pdb, "db1");
-    CHECK(num(pdb.at("spec", "maxUnavailable")) == 1);
-    CHECK(pdb.at("spec", "minAvailable") == nullptr);
-    CHECK(*pdb.at("spec", "selector", "matchLabels") ==
-          json::encode_string_map(selector_labels(db_meta(), engine::postgresql)));
+TEST_CASE("render_pdbs: one replica at a time may go, the primary never (a drain waits for a switchover)") {
+    auto pdbs = render_pdbs(db_meta(), spec_for("postgresql", "16", R"(,"replicas":3)"), "policy/v1beta1");
+    REQUIRE(pdbs.size() == 2);
+    for (const value& pdb : pdbs) {
+        CHECK(str(pdb.at("apiVersion")) == "policy/v1beta1");
+        CHECK(str(pdb.at("kind")) == "PodDisruptionBudget");
+        check_owned(pdb, str(pdb.at("metadata", "name")));
+        CHECK(pdb.at("spec", "maxUnavailable") == nullptr);
+    }
+    label_map replicas = selector_labels(db_meta(), engine::postgresql), primary = replicas;
+    replicas["kubecoro.dev/role"] = "replica";
+    primary["kubecoro.dev/role"] = "primary";
+    CHECK(str(pdbs[0].at("metadata", "name")) == "db1");
+    CHECK(num(pdbs[0].at("spec", "minAvailable")) == 1);
+    CHECK(*pdbs[0].at("spec", "selector", "matchLabels") == json::encode_string_map(replicas));
+    CHECK(str(pdbs[1].at("metadata", "name")) == "db1-primary");
+    CHECK(num(pdbs[1].at("spec", "minAvailable")) == 1);
+    CHECK(*pdbs[1].at("spec", "selector", "matchLabels") == json::encode_string_map(primary));
 }
 
 TEST_CASE("render_backup_pvc: owned only when the volumes go with the Database") {
@@ -667,7 +676,7 @@ TEST_CASE("render_children: what exists depends on the spec") {
         m, three, {"pw", "su"}, {}, api_versions{.pdb = "policy/v1beta1", .cronjob = "batch/v1beta1"});
     CHECK(kinds(children) ==
           "Secret/db1-superuser Secret/db1-credentials ConfigMap/db1-init Service/db1-headless "
-          "Service/db1 StatefulSet/db1 PodDisruptionBudget/db1 ");
+          "Service/db1 StatefulSet/db1 PodDisruptionBudget/db1 PodDisruptionBudget/db1-primary ");
     CHECK(str(children.back().at("apiVersion")) == "policy/v1beta1");
 }
 
@@ -710,4 +719,14 @@ TEST_CASE("apply configurations carry no zero values") {
         for (const value& child :
              render_children(db_meta(), spec_for(e, "1", R"(,"replicas":2)"), {"pw", "su"}, {}))
             walk(child, str(child.at("kind")));
+}
+
+TEST_CASE("render_statefulset: the operator rolls a replicated PostgreSQL itself (OnDelete)") {
+    observed_state none;
+    auto three = render_statefulset(db_meta(), spec_for("postgresql", "16", R"(,"replicas":3)"), none);
+    CHECK(str(three.at("spec", "updateStrategy", "type")) == "OnDelete");
+    auto one = render_statefulset(db_meta(), spec_for("postgresql", "16", ""), none);
+    CHECK(str(one.at("spec", "updateStrategy", "type")) == "RollingUpdate");
+    auto maria = render_statefulset(db_meta(), spec_for("mariadb", "10.11", ""), none);
+    CHECK(str(maria.at("spec", "updateStrategy", "type")) == "RollingUpdate");
 }

@@ -130,6 +130,12 @@ TEST_CASE("Updating: rolling update, scaling, volume expansion") {
     CHECK(s.phase == phase::updating);
     CHECK(reason(s, "Progressing") == "RollingUpdate");
     CHECK(get(s, "Progressing").message == "1/2 replicas updated");
+    // OnDelete (the operator rolls a replicated PostgreSQL): every pod updated ends it, although
+    // the StatefulSet's currentRevision stays behind.
+    in.observed.statefulset = sts(2, 2, 2);
+    in.observed.statefulset->update_revision = "db1-b";
+    in.observed.statefulset->updated_replicas = 2;
+    CHECK(compute_status(in).phase == phase::ready);
 
     // The StatefulSet controller has not seen the new spec yet: even all-ready is not Ready.
     in.observed.statefulset = sts(2, 2, 2);
