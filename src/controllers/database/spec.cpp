@@ -764,6 +764,7 @@ observed_statefulset observe_statefulset(const json::value& sts) {
     out.updated_replicas = int_at(sts.at("status", "updatedReplicas"));
     out.current_revision = string_at(sts.at("status", "currentRevision"));
     out.update_revision = string_at(sts.at("status", "updateRevision"));
+    out.on_delete = string_at(sts.at("spec", "updateStrategy", "type")) == "OnDelete";
     return out;
 }
 

@@ -121,6 +121,7 @@ struct observed_statefulset {
     int updated_replicas = 0;
     std::string current_revision;
     std::string update_revision;
+    bool on_delete = false; // spec.updateStrategy OnDelete: currentRevision never catches up
 };
 
 struct observed_pvc {

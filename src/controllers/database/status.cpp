@@ -65,7 +65,7 @@ rollout observe_rollout(const status_input& in) {
     // updated is the end of the rollout.)
     r.rolling = sts->observed_generation < sts->generation ||
                 (!sts->update_revision.empty() && sts->current_revision != sts->update_revision &&
-                 sts->updated_replicas < sts->replicas);
+                 (!sts->on_delete || sts->updated_replicas < sts->replicas));
     r.scaling = sts->replicas != r.desired || sts->spec_replicas != r.desired;
     r.scaling_message =
         "scaling from " + std::to_string(sts->replicas) + " to " + std::to_string(r.desired) + " replicas";

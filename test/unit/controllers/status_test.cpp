@@ -135,6 +135,8 @@ TEST_CASE("Updating: rolling update, scaling, volume expansion") {
     in.observed.statefulset = sts(2, 2, 2);
     in.observed.statefulset->update_revision = "db1-b";
     in.observed.statefulset->updated_replicas = 2;
+    CHECK(compute_status(in).phase == phase::updating); // RollingUpdate: until currentRevision moves
+    in.observed.statefulset->on_delete = true;
     CHECK(compute_status(in).phase == phase::ready);
 
     // The StatefulSet controller has not seen the new spec yet: even all-ready is not Ready.
