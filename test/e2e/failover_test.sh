@@ -210,10 +210,13 @@ check "failover: rolling update: RollingUpdate events name the replicas restarte
 node=$(kubectl get pod -n "$ns" "$(status_of '{.status.currentPrimary}')" -o 'jsonpath={.spec.nodeName}')
 kubectl cordon "$node" >/dev/null
 p=$(status_of '{.status.currentPrimary}')
-out=$(kubectl create --raw "/api/v1/namespaces/$ns/pods/$p/eviction" -f - 2>&1 <<JSON
-{"apiVersion": "policy/v1beta1", "kind": "Eviction", "metadata": {"name": "$p", "namespace": "$ns"}}
+evict() { # POD VERSION: what the API server answers an eviction
+  kubectl create --raw "/api/v1/namespaces/$ns/pods/$1/eviction" -f - 2>&1 <<JSON
+{"apiVersion": "$2", "kind": "Eviction", "metadata": {"name": "$1", "namespace": "$ns"}}
 JSON
-)
+}
+out=$(evict "$p" policy/v1) # (Kubernetes 1.22+; before, policy/v1beta1)
+[[ $out == *"disruption budget"* ]] || out=$(evict "$p" policy/v1beta1)
 check "failover: drain: the primary's eviction is refused by its PodDisruptionBudget ($(tail -c 120 <<<"$out"))" \
   grep -qi "disruption budget" <<<"$out"
 expect_eventually "failover: drain: PrimaryAvailable says the drain waits for a replica on a schedulable node" 20 \

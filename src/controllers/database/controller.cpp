@@ -186,12 +186,14 @@ replication_plan plan_primary(runtime::managed_context& ctx,
                               const observed_state& seen,
                               const replication_record& recorded,
                               std::vector<member> members,
-                              const upkeep_plan& upkeep) {
+                              const upkeep_plan& upkeep,
+                              bool settings_applied) {
     replication_input in;
     in.primary = seen.primary;
     in.record = recorded;
     in.members = std::move(members);
     in.synchronous = spec.synchronous;
+    in.settings_applied = settings_applied;
     for (int i = 0; i < spec.replicas; ++i)
         in.expected.push_back(ctx.name() + "-" + std::to_string(i));
     if (auto it = ctx.meta().annotations.find(std::string(switchover_annotation));
@@ -329,14 +331,18 @@ awaitable<outcome> reconcile(const resources& rs, runtime::managed_context& ctx,
         for (int i = 0; i < served.replicas; ++i)
             work.expected.push_back(instance_name(ctx.meta(), i));
         upkeep = plan_upkeep(work);
-        plan = plan_primary(ctx, served, in.observed, in_status, in.members, upkeep);
         // Every member has the synchronous_standby_names the spec asks for (a reload, no restart).
+        const std::string desired = served.synchronous ? std::string(synchronous_quorum) : std::string();
         const std::vector<std::string> configured = co_await configure_synchronous(
             in.observed.instances, in.members, served.synchronous, creds->pw.superuser);
+        bool applied = true;
+        for (const member& m : in.members)
+            if (m.answered && m.synchronous_names != desired &&
+                std::find(configured.begin(), configured.end(), m.name) == configured.end())
+                applied = false;
         for (const std::string& pod : configured)
-            ctx.log().info(
-                "synchronous_standby_names set",
-                {{"pod", pod}, {"value", served.synchronous ? std::string(synchronous_quorum) : ""}});
+            ctx.log().info("synchronous_standby_names set", {{"pod", pod}, {"value", desired}});
+        plan = plan_primary(ctx, served, in.observed, in_status, in.members, upkeep, applied);
         in.replication = plan->record;
         in.primary_available = runtime::condition{.type = std::string(condition_type::primary_available),
                                                   .status = plan->status,
@@ -355,9 +361,14 @@ awaitable<outcome> reconcile(const resources& rs, runtime::managed_context& ctx,
     // The StatefulSet keeps the primary's pod until it is switched away (plan_primary), and the
     // pods of a switch in progress.
     database_spec shaped = served;
-    const std::vector<std::string> kept{in.observed.primary,
-                                        switching ? switching->from : std::string(),
-                                        switching ? switching->to : std::string()};
+    // In synchronous mode a switch also keeps the recorded standbys: one of them may hold the last
+    // acknowledged commit.
+    std::vector<std::string> kept{in.observed.primary,
+                                  switching ? switching->from : std::string(),
+                                  switching ? switching->to : std::string()};
+    if (switching)
+        for (const std::string& standby : (plan ? plan->record : in_status).standbys)
+            kept.push_back(standby);
     for (const std::string& pod : kept)
         shaped.replicas = std::max(shaped.replicas, instance_ordinal(ctx.meta(), pod) + 1);
     const auto children = render_children(ctx.meta(), shaped, creds->pw, in.observed, rs.versions());

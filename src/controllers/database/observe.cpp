@@ -63,8 +63,11 @@ awaitable<core::result<std::vector<observed_pod>>> list_instances(runtime::manag
                                                                   const observed_state& seen) {
     std::vector<observed_pod> out;
     const auto& sts = seen.statefulset;
+    // (Also while synchronous standbys are recorded: until every member has dropped the setting,
+    // a lone server left with it would hold every commit.)
+    const replication_record recorded = read_replication(ctx.primary().body);
     bool replicated = spec.replicas > 1 || (sts && (sts->spec_replicas > 1 || sts->replicas > 1)) ||
-                      read_replication(ctx.primary().body).in_progress;
+                      recorded.in_progress || !recorded.standbys.empty();
     if (spec.engine != engine::postgresql || !replicated || !sts)
         co_return out;
     api::list_options by_label;

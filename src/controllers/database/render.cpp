@@ -632,8 +632,10 @@ render_statefulset(const api::object_meta& db, const database_spec& spec, const 
     return o;
 }
 
-std::vector<json::value>
-render_pdbs(const api::object_meta& db, const database_spec& spec, std::string_view api_version) {
+std::vector<json::value> render_pdbs(const api::object_meta& db,
+                                     const database_spec& spec,
+                                     const observed_state& observed,
+                                     std::string_view api_version) {
     auto budget = [&](const std::string& name, std::string_view role, int min_available) {
         label_map selector = selector_labels(db, spec.engine);
         selector[std::string(role_label)] = std::string(role);
@@ -648,7 +650,10 @@ render_pdbs(const api::object_meta& db, const database_spec& spec, std::string_v
     };
     // (minAvailable, not maxUnavailable: with a selector narrower than the StatefulSet's, the
     // disruption controller would count every pod of the StatefulSet as expected.)
-    return {budget(db.name, "replica", spec.replicas - 2), budget(db.name + "-primary", "primary", 1)};
+    // While the primary changes every member is labelled replica (the one to promote too): none
+    // may go then.
+    const int replicas_kept = spec.replicas - (observed.switching ? 1 : 2);
+    return {budget(db.name, "replica", replicas_kept), budget(db.name + "-primary", "primary", 1)};
 }
 
 json::value render_backup_pvc(const api::object_meta& db, const database_spec& spec) {
@@ -846,7 +851,7 @@ std::vector<json::value> render_children(const api::object_meta& db,
         out.push_back(render_replica_service(db, spec));
     out.push_back(render_statefulset(db, spec, observed));
     if (spec.replicas > 1)
-        for (json::value& pdb : render_pdbs(db, spec, versions.pdb))
+        for (json::value& pdb : render_pdbs(db, spec, observed, versions.pdb))
             out.push_back(std::move(pdb));
     if (spec.backup.enabled) {
         out.push_back(render_backup_pvc(db, spec));

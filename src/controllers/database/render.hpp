@@ -79,11 +79,13 @@ json::value render_replica_service(const api::object_meta& db, const database_sp
 json::value
 render_statefulset(const api::object_meta& db, const database_spec& spec, const observed_state& observed);
 
-// PostgreSQL with replicas: <name> lets one replica at a time go (an eviction, a drain); <name>-primary
-// lets the primary go never: a drain waits until the operator switched it over (upkeep.hpp).
-// api_version: "policy/v1" (Kubernetes 1.21+) or "policy/v1beta1".
-std::vector<json::value>
-render_pdbs(const api::object_meta& db, const database_spec& spec, std::string_view api_version);
+// PostgreSQL with replicas: <name> lets one replica at a time go (an eviction, a drain), none while
+// the primary changes; <name>-primary lets the primary go never: a drain waits until the operator
+// switched it over (upkeep.hpp). api_version: "policy/v1" (Kubernetes 1.21+) or "policy/v1beta1".
+std::vector<json::value> render_pdbs(const api::object_meta& db,
+                                     const database_spec& spec,
+                                     const observed_state& observed,
+                                     std::string_view api_version);
 
 // Owned by the Database (so garbage collected with it) only when deletionPolicy is Delete.
 json::value render_backup_pvc(const api::object_meta& db, const database_spec& spec);

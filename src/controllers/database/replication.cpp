@@ -143,11 +143,23 @@ replication_plan plan_replication(const replication_input& in) {
     using namespace std::chrono_literals;
     replication_plan p;
     p.record = in.record;
-    // The synchronous standbys: those scaled away are forgotten; without synchronous mode, all.
-    std::erase_if(p.record.standbys, [&](const std::string& name) {
-        return !in.synchronous ||
-               std::find(in.expected.begin(), in.expected.end(), name) == in.expected.end();
-    });
+    // The synchronous standbys: those scaled away are forgotten, and all once synchronous mode is
+    // off everywhere; never while the primary changes (the one to promote is chosen among them).
+    if (!in.record.in_progress)
+        std::erase_if(p.record.standbys, [&](const std::string& name) {
+            return (!in.synchronous && in.settings_applied) ||
+                   (in.synchronous &&
+                    std::find(in.expected.begin(), in.expected.end(), name) == in.expected.end());
+        });
+    // A recorded standby (other than `from` and `except`) that does not answer as a replica.
+    auto silent_standby = [&](const std::string& from, const std::string& except) -> const std::string* {
+        for (const std::string& name : p.record.standbys) {
+            const member* m = find(in.members, name);
+            if (name != from && name != except && (!m || !candidate(*m)))
+                return &name;
+        }
+        return nullptr;
+    };
     const std::string now = runtime::now_rfc3339(in.now);
     auto waiting = [&](std::string reason, std::string message, std::chrono::milliseconds again = 1000ms) {
         p.status = "False";
@@ -262,17 +274,13 @@ replication_plan plan_replication(const replication_input& in) {
     // (3) The member to promote, recorded before it is promoted, and never chosen again (its pod,
     // if deleted now, comes back as it was: the ConfigMap names it).
     if (w.to.empty()) {
-        if (w.reason == "Failover")
-            for (const std::string& name : p.record.standbys) {
-                const member* m = find(in.members, name);
-                if (name != w.from && (!m || !candidate(*m)))
-                    return waiting("Switching",
-                                   "synchronous mode: waiting for " + name +
-                                       " to answer before choosing the member to promote (a commit "
-                                       "acknowledged to a client may be on " +
-                                       name + " alone)",
-                                   1000ms);
-            }
+        if (const std::string* silent = silent_standby(w.from, ""); silent && w.reason == "Failover")
+            return waiting("Switching",
+                           "synchronous mode: waiting for " + *silent +
+                               " to answer before choosing the member to promote (a commit "
+                               "acknowledged to a client may be on " +
+                               *silent + " alone)",
+                           1000ms);
         const member* best = most_advanced(in.members, w.from_uid);
         if (!best)
             return waiting("Switching", w.from + " is stopped; waiting for a replica to answer", 1000ms);
@@ -293,6 +301,26 @@ replication_plan plan_replication(const replication_input& in) {
             return waiting("Fencing", "waiting for " + m.name + " to stop before promoting " + w.to, 1000ms);
         if (serving(&m))
             return fence_writer(m, "while " + w.to + " is being promoted");
+    }
+    // Synchronous mode: a switchover's target too must hold every acknowledged commit (the old
+    // primary may have been killed before it sent its last WAL): while it is not yet promoted, a
+    // recorded standby that received more is chosen instead.
+    if (target->in_recovery && !p.record.standbys.empty()) {
+        if (const std::string* silent = silent_standby(w.from, w.to))
+            return waiting("Switching",
+                           "synchronous mode: waiting for " + *silent + " to answer before promoting " + w.to,
+                           1000ms);
+        const member* ahead = target;
+        for (const std::string& name : p.record.standbys)
+            if (const member* m = find(in.members, name); m && name != w.from && m->wal > ahead->wal)
+                ahead = m;
+        if (ahead != target) {
+            p.record.in_progress->to = ahead->name;
+            p.event_reason = "Promoting";
+            p.event = "promoting " + ahead->name + " instead of " + w.to + ": it received more WAL (" +
+                      format_lsn(ahead->wal) + " > " + format_lsn(target->wal) + ")";
+            return waiting("Switching", p.event, 200ms);
+        }
     }
     if (target->in_recovery) {
         p.act = action::promote;

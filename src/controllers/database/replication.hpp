@@ -85,6 +85,8 @@ struct replication_input {
     std::chrono::seconds failover_delay{10};
     bool synchronous = false;
     std::vector<std::string> expected; // the members the spec asks for (<name>-0 ..)
+    // Every member that answered has the synchronous_standby_names the spec asks for.
+    bool settings_applied = true;
 };
 
 struct replication_plan {

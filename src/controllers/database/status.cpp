@@ -334,7 +334,8 @@ database_status compute_status(const status_input& in) {
                 constexpr std::uint64_t mib = 1024 * 1024;
                 if (primary)
                     i.lag_bytes = (primary->wal > m.replayed ? primary->wal - m.replayed : 0) / mib * mib;
-                i.lag_seconds = m.lag_seconds;
+                // (Under a MiB behind: 0, so that WAL without commits does not flap the status.)
+                i.lag_seconds = i.lag_bytes && *i.lag_bytes == 0 ? std::optional<long>(0) : m.lag_seconds;
             }
         }
         out.instances.push_back(std::move(i));

@@ -529,7 +529,9 @@ TEST_CASE("render_statefulset keeps the existing claim template; expansions patc
 }
 
 TEST_CASE("render_pdbs: one replica at a time may go, the primary never (a drain waits for a switchover)") {
-    auto pdbs = render_pdbs(db_meta(), spec_for("postgresql", "16", R"(,"replicas":3)"), "policy/v1beta1");
+    observed_state serving;
+    auto pdbs =
+        render_pdbs(db_meta(), spec_for("postgresql", "16", R"(,"replicas":3)"), serving, "policy/v1beta1");
     REQUIRE(pdbs.size() == 2);
     for (const value& pdb : pdbs) {
         CHECK(str(pdb.at("apiVersion")) == "policy/v1beta1");
@@ -546,6 +548,12 @@ TEST_CASE("render_pdbs: one replica at a time may go, the primary never (a drain
     CHECK(str(pdbs[1].at("metadata", "name")) == "db1-primary");
     CHECK(num(pdbs[1].at("spec", "minAvailable")) == 1);
     CHECK(*pdbs[1].at("spec", "selector", "matchLabels") == json::encode_string_map(primary));
+    // While the primary changes (every member labelled replica): no replica may go.
+    observed_state switching;
+    switching.switching = true;
+    auto held =
+        render_pdbs(db_meta(), spec_for("postgresql", "16", R"(,"replicas":3)"), switching, "policy/v1");
+    CHECK(num(held[0].at("spec", "minAvailable")) == 2);
 }
 
 TEST_CASE("render_backup_pvc: owned only when the volumes go with the Database") {

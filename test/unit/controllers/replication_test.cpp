@@ -193,8 +193,9 @@ TEST_CASE("synchronous mode: a failover chooses only once every recorded standby
     p = plan_replication(in);
     REQUIRE(p.record.in_progress);
     CHECK(p.record.in_progress->to == "db-2");
-    // Without synchronous mode the same failover promotes whoever answers.
+    // Without synchronous mode (nothing recorded) the same failover promotes whoever answers.
     in.synchronous = false;
+    in.record.standbys.clear();
     in.members[2] = silent("db-2");
     CHECK(plan_replication(in).record.in_progress->to == "db-1");
 }
@@ -272,4 +273,42 @@ TEST_CASE("a member being deleted whose server is not known stopped holds the pr
     CHECK(p.reason == "Fencing");
     in.members[1].stopped = true;
     CHECK(plan_replication(in).act == action::promote);
+}
+
+TEST_CASE("synchronous mode: a switchover's target must hold what the other standbys received") {
+    // db-0 was killed during a switchover to db-1 (no clean shutdown; its pod is gone): db-2
+    // received more.
+    auto in = input({replica("db-1", 900), silent("db-2")});
+    in.synchronous = true;
+    in.expected = {"db-0", "db-1", "db-2"};
+    in.record.standbys = {"db-1", "db-2"};
+    in.record.in_progress =
+        primary_switch{"Switchover", "db-0", "db-0-uid", "db-1", runtime::now_rfc3339(t0)};
+    auto p = plan_replication(in);
+    CHECK(p.act == action::none);
+    CHECK(p.message == "synchronous mode: waiting for db-2 to answer before promoting db-1");
+    in.members[1] = replica("db-2", 950);
+    p = plan_replication(in);
+    CHECK(p.act == action::none);
+    REQUIRE(p.record.in_progress);
+    CHECK(p.record.in_progress->to == "db-2");
+    CHECK(p.event.find("promoting db-2 instead of db-1") != std::string::npos);
+    in.record = p.record;
+    CHECK(plan_replication(in).act == action::promote);
+    CHECK(plan_replication(in).pod == "db-2");
+}
+
+TEST_CASE("synchronous mode: the standbys are kept through a switch, and until the setting is gone") {
+    auto in = input({primary("db-0"), replica("db-1", 900), replica("db-2", 900)});
+    in.synchronous = true;
+    in.expected = {"db-0"}; // scaled to 1 in the same change
+    in.record.standbys = {"db-1", "db-2"};
+    in.record.in_progress = primary_switch{"Failover", "db-0", "db-0-uid", "", runtime::now_rfc3339(t0)};
+    CHECK(plan_replication(in).record.standbys == std::vector<std::string>{"db-1", "db-2"});
+    in.record.in_progress.reset();
+    in.synchronous = false;
+    in.settings_applied = false; // a member still has synchronous_standby_names
+    CHECK(plan_replication(in).record.standbys == std::vector<std::string>{"db-1", "db-2"});
+    in.settings_applied = true;
+    CHECK(plan_replication(in).record.standbys.empty());
 }
