@@ -186,6 +186,7 @@ replication_plan plan_primary(runtime::managed_context& ctx,
                               const observed_state& seen,
                               const replication_record& recorded,
                               std::vector<member> members,
+                              std::vector<std::string> expected,
                               const upkeep_plan& upkeep,
                               bool settings_applied) {
     replication_input in;
@@ -194,8 +195,7 @@ replication_plan plan_primary(runtime::managed_context& ctx,
     in.members = std::move(members);
     in.synchronous = spec.synchronous;
     in.settings_applied = settings_applied;
-    for (int i = 0; i < spec.replicas; ++i)
-        in.expected.push_back(ctx.name() + "-" + std::to_string(i));
+    in.expected = std::move(expected);
     if (auto it = ctx.meta().annotations.find(std::string(switchover_annotation));
         it != ctx.meta().annotations.end())
         in.requested = it->second;
@@ -310,7 +310,9 @@ awaitable<outcome> reconcile(const resources& rs, runtime::managed_context& ctx,
     rs.waiters->update(ctx.meta(), refusal);
     const database_spec served = refusal ? hold_storage(spec, in.observed) : spec;
     record_changes(ctx, served, in.observed);
-    auto instances = co_await list_instances(ctx, rs, served, in.observed);
+    // A change of primary in progress holds whatever else happens (even with no plan this time).
+    const replication_record in_status = read_replication(ctx.primary().body);
+    auto instances = co_await list_instances(ctx, rs, served, in.observed, in_status);
     if (!instances) {
         in.error = reconcile_error{error_kind::apply_failed, instances.error().message};
         co_return status_outcome(ctx, std::move(in), outcome::kind::failed, instances.error());
@@ -320,8 +322,6 @@ awaitable<outcome> reconcile(const resources& rs, runtime::managed_context& ctx,
         in.observed.initialized = !in.observed.instances.empty() &&
                                   (was->string_or("") == "Ready" || was->string_or("") == "Updating" ||
                                    was->string_or("") == "Degraded");
-    // A change of primary in progress holds whatever else happens (even with no plan this time).
-    const replication_record in_status = read_replication(ctx.primary().body);
     std::optional<replication_plan> plan;
     upkeep_plan upkeep;
     if (!in.observed.instances.empty()) {
@@ -332,17 +332,12 @@ awaitable<outcome> reconcile(const resources& rs, runtime::managed_context& ctx,
             work.expected.push_back(instance_name(ctx.meta(), i));
         upkeep = plan_upkeep(work);
         // Every member has the synchronous_standby_names the spec asks for (a reload, no restart).
-        const std::string desired = served.synchronous ? std::string(synchronous_quorum) : std::string();
-        const std::vector<std::string> configured = co_await configure_synchronous(
+        const synchronous_setting sync = co_await configure_synchronous(
             in.observed.instances, in.members, served.synchronous, creds->pw.superuser);
-        bool applied = true;
-        for (const member& m : in.members)
-            if (m.answered && m.synchronous_names != desired &&
-                std::find(configured.begin(), configured.end(), m.name) == configured.end())
-                applied = false;
-        for (const std::string& pod : configured)
-            ctx.log().info("synchronous_standby_names set", {{"pod", pod}, {"value", desired}});
-        plan = plan_primary(ctx, served, in.observed, in_status, in.members, upkeep, applied);
+        for (const std::string& pod : sync.changed)
+            ctx.log().info("synchronous_standby_names set", {{"pod", pod}, {"value", sync.value}});
+        plan = plan_primary(
+            ctx, served, in.observed, in_status, in.members, work.expected, upkeep, sync.applied);
         in.replication = plan->record;
         in.primary_available = runtime::condition{.type = std::string(condition_type::primary_available),
                                                   .status = plan->status,

@@ -72,30 +72,36 @@ awaitable<std::vector<member>> ask_members(const std::vector<observed_pod>& pods
     co_return out;
 }
 
-awaitable<std::vector<std::string>> configure_synchronous(const std::vector<observed_pod>& pods,
-                                                          const std::vector<member>& members,
-                                                          bool synchronous,
-                                                          const std::string& password) {
-    const std::string desired = synchronous ? std::string(synchronous_quorum) : std::string();
-    const std::string change = synchronous ? "ALTER SYSTEM SET synchronous_standby_names = '" + desired + "'"
-                                           : "ALTER SYSTEM RESET synchronous_standby_names";
-    std::vector<std::string> changed;
+awaitable<synchronous_setting> configure_synchronous(const std::vector<observed_pod>& pods,
+                                                     const std::vector<member>& members,
+                                                     bool synchronous,
+                                                     const std::string& password) {
+    synchronous_setting out;
+    out.value = synchronous ? std::string(synchronous_quorum) : std::string();
+    const std::string change = synchronous
+                                   ? "ALTER SYSTEM SET synchronous_standby_names = '" + out.value + "'"
+                                   : "ALTER SYSTEM RESET synchronous_standby_names";
     for (const member& m : members) {
-        if (!m.answered || m.synchronous_names == desired)
+        if (!m.answered || m.synchronous_names == out.value)
             continue;
+        bool set = false;
         for (const observed_pod& pod : pods) {
             if (pod.name != m.name || pod.ip.empty())
                 continue;
             const sql::pg_endpoint at = endpoint_of(pod, password, std::chrono::milliseconds(1500));
-            auto set = co_await sql::query(at, change); // (not in a transaction block: one statement)
-            if (!set)
-                continue; // asked again next time
+            // (Not in a transaction block: one statement per query.) Failed: asked again next time.
+            auto altered = co_await sql::query(at, change);
+            if (!altered)
+                continue;
             auto reloaded = co_await sql::query(at, "SELECT pg_reload_conf()");
-            if (reloaded)
-                changed.push_back(m.name);
+            set = reloaded.has_value();
         }
+        if (set)
+            out.changed.push_back(m.name);
+        else
+            out.applied = false;
     }
-    co_return changed;
+    co_return out;
 }
 
 awaitable<core::result<void>> promote(const observed_pod& pod, const std::string& password) {

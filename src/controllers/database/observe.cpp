@@ -60,12 +60,12 @@ std::string current_primary(const runtime::object& db) {
 awaitable<core::result<std::vector<observed_pod>>> list_instances(runtime::managed_context& ctx,
                                                                   const resources& rs,
                                                                   const database_spec& spec,
-                                                                  const observed_state& seen) {
+                                                                  const observed_state& seen,
+                                                                  const replication_record& recorded) {
     std::vector<observed_pod> out;
     const auto& sts = seen.statefulset;
     // (Also while synchronous standbys are recorded: until every member has dropped the setting,
     // a lone server left with it would hold every commit.)
-    const replication_record recorded = read_replication(ctx.primary().body);
     bool replicated = spec.replicas > 1 || (sts && (sts->spec_replicas > 1 || sts->replicas > 1)) ||
                       recorded.in_progress || !recorded.standbys.empty();
     if (spec.engine != engine::postgresql || !replicated || !sts)

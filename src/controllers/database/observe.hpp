@@ -2,6 +2,7 @@
 // server while it is not ready, and a pod stuck on a revision the spec no longer asks for.
 #pragma once
 
+#include "database/replication.hpp"
 #include "database/resources.hpp"
 
 #include <functional>
@@ -27,12 +28,14 @@ std::vector<storage_class> storage_classes(const runtime::managed_context& ctx, 
 // status.currentPrimary when it names an instance of this Database, else <name>-0.
 std::string current_primary(const runtime::object& db);
 
-// Every server pod of a PostgreSQL Database that has (or asks for) more than one instance; none
-// otherwise. Pods are not cached: listed by label.
+// Every server pod of a PostgreSQL Database that has (or asks for) more than one instance, or whose
+// `recorded` status.replication holds a switch or synchronous standbys; none otherwise. Pods are
+// not cached: listed by label.
 awaitable<core::result<std::vector<observed_pod>>> list_instances(runtime::managed_context& ctx,
                                                                   const resources& rs,
                                                                   const database_spec& spec,
-                                                                  const observed_state& seen);
+                                                                  const observed_state& seen,
+                                                                  const replication_record& recorded);
 
 // Sets the role label where role_changes says (server-side apply of that label alone).
 awaitable<core::result<void>>
