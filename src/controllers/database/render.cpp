@@ -611,16 +611,21 @@ render_statefulset(const api::object_meta& db, const database_spec& spec, const 
         {"spec", claim_spec(claim_storage, spec.storage_class_name)},
     };
 
+    // With replicas the operator rolls the pods itself, the primary last by a switchover. Otherwise
+    // the StatefulSet controller rolls them, with the partition the server would default: without
+    // it, a 1.20 server leaves rollingUpdate unset and a pod deleted for the update can come back on
+    // the old revision (newVersionedStatefulSetPod), then never be replaced while it is not ready.
+    json::object update_strategy{{"type", "OnDelete"}};
+    if (e != engine::postgresql || spec.replicas <= 1)
+        update_strategy =
+            json::object{{"type", "RollingUpdate"}, {"rollingUpdate", json::object{{"partition", 0}}}};
     json::object o =
         object_header("apps/v1", "StatefulSet", child_metadata(db.name, db, labels(db, e), kind));
     o.set("spec",
           json::object{
               {"serviceName", headless_service_name(db)},
               {"replicas", spec.replicas},
-              // With replicas the operator rolls the pods itself, the primary last by a switchover.
-              {"updateStrategy",
-               json::object{
-                   {"type", e == engine::postgresql && spec.replicas > 1 ? "OnDelete" : "RollingUpdate"}}},
+              {"updateStrategy", std::move(update_strategy)},
               {"selector", json::object{{"matchLabels", json::encode_string_map(selector_labels(db, e))}}},
               {"template",
                json::object{

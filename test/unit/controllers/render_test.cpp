@@ -733,8 +733,11 @@ TEST_CASE("render_statefulset: the operator rolls a replicated PostgreSQL itself
     observed_state none;
     auto three = render_statefulset(db_meta(), spec_for("postgresql", "16", R"(,"replicas":3)"), none);
     CHECK(str(three.at("spec", "updateStrategy", "type")) == "OnDelete");
+    CHECK(three.at("spec", "updateStrategy", "rollingUpdate") == nullptr);
     auto one = render_statefulset(db_meta(), spec_for("postgresql", "16", ""), none);
     CHECK(str(one.at("spec", "updateStrategy", "type")) == "RollingUpdate");
+    // (The partition the server defaults only when updateStrategy is absent: see render.cpp.)
+    CHECK(one.at("spec", "updateStrategy", "rollingUpdate", "partition")->int_or(-1) == 0);
     auto maria = render_statefulset(db_meta(), spec_for("mariadb", "10.11", ""), none);
     CHECK(str(maria.at("spec", "updateStrategy", "type")) == "RollingUpdate");
 }
