@@ -81,6 +81,8 @@ public:
     }
     // Drops one combination (e.g. for an object that was deleted).
     bool remove(const std::vector<std::string>& label_values) { return children_.erase(label_values) > 0; }
+    // Drops every combination (a collector that sets the family afresh from a cache at each scrape).
+    void clear() { children_.clear(); }
 
     const std::vector<std::string>& label_names() const { return label_names_; }
     const std::map<std::vector<std::string>, M>& children() const { return children_; }

@@ -6,6 +6,7 @@
 #include "database/backups.hpp"
 #include "database/credentials.hpp"
 #include "database/members.hpp"
+#include "database/metrics.hpp"
 #include "database/observe.hpp"
 #include "database/upkeep.hpp"
 #include <kubecoro/api/errc.hpp>
@@ -565,26 +566,35 @@ awaitable<core::result<std::shared_ptr<runtime::controller>>> make(manager::cont
             rs->nodes,
             [](const runtime::object&) { return std::vector<runtime::reconcile_request>{}; },
             runtime::keep_paths({{"spec", "unschedulable"}}));
-    co_return runtime::managed<database_spec>(rs->databases)
-        .decode(decode)
-        .on_invalid([rs](runtime::managed_context& ctx, const core::error& e) {
-            status_input in;
-            in.observed = observe(ctx, *rs);
-            return refused(ctx, std::move(in), error_kind::invalid_spec, e.message);
-        })
-        .owns(rs->configmaps, runtime::keep_paths({{"data"}}))
-        .owns(rs->services, runtime::keep_paths({{"spec"}}))
-        .owns(rs->statefulsets, children)
-        .owns(rs->cronjobs, children)
-        .owns(rs->pdbs, runtime::keep_paths({{"spec"}}))
-        .reconcile([rs](runtime::managed_context& ctx, const database_spec& spec) {
-            return reconcile(*rs, ctx, spec);
-        })
-        .finalizer(std::string(finalizer),
-                   [rs](runtime::managed_context& ctx, const database_spec* spec) {
-                       return clean_up(*rs, ctx, spec);
-                   })
-        .build(std::move(b));
+    auto built = runtime::managed<database_spec>(rs->databases)
+                     .decode(decode)
+                     .on_invalid([rs](runtime::managed_context& ctx, const core::error& e) {
+                         status_input in;
+                         in.observed = observe(ctx, *rs);
+                         return refused(ctx, std::move(in), error_kind::invalid_spec, e.message);
+                     })
+                     .owns(rs->configmaps, runtime::keep_paths({{"data"}}))
+                     .owns(rs->services, runtime::keep_paths({{"spec"}}))
+                     .owns(rs->statefulsets, children)
+                     .owns(rs->cronjobs, children)
+                     .owns(rs->pdbs, runtime::keep_paths({{"spec"}}))
+                     .reconcile([rs](runtime::managed_context& ctx, const database_spec& spec) {
+                         return reconcile(*rs, ctx, spec);
+                     })
+                     .finalizer(std::string(finalizer),
+                                [rs](runtime::managed_context& ctx, const database_spec* spec) {
+                                    return clean_up(*rs, ctx, spec);
+                                })
+                     .build(std::move(b));
+    if (built) {
+        std::weak_ptr<runtime::controller> weak = *built;
+        export_database_metrics(env.metrics, [weak, databases = rs->databases] {
+            auto c = weak.lock();
+            const runtime::store* cache = c ? c->cache(databases) : nullptr;
+            return cache ? cache->list() : std::vector<runtime::object_ptr>{};
+        });
+    }
+    co_return built;
 }
 
 const bool registered = manager::register_controller("database", make);

@@ -1,6 +1,6 @@
 #include "database/replication.hpp"
 
-#include <kubecoro/config/exec_credential.hpp>
+#include "common/fields.hpp"
 #include <kubecoro/json/json.hpp>
 #include <kubecoro/runtime/conditions.hpp>
 
@@ -9,18 +9,6 @@
 
 namespace kubecoro::controllers::database {
 namespace {
-
-std::string text_at(const json::value* v) {
-    const std::string* s = v ? v->if_string() : nullptr;
-    return s ? *s : std::string();
-}
-
-std::optional<std::chrono::system_clock::time_point> parse_time(const std::string& t) {
-    if (t.empty())
-        return std::nullopt;
-    auto parsed = config::parse_rfc3339(t);
-    return parsed ? std::optional(*parsed) : std::nullopt;
-}
 
 // How long a kubelet may take to see a ConfigMap change (its watch): a pod created later read it.
 constexpr auto config_propagation = std::chrono::seconds(5);
@@ -97,18 +85,18 @@ replication_record read_replication(const json::value& db) {
     const json::value* rep = db.at("status", "replication");
     if (!rep)
         return r;
-    r.unreachable_since = text_at(rep->at("primaryUnreachableSince"));
+    r.unreachable_since = string_at(rep->at("primaryUnreachableSince"));
     if (const json::value* standbys = rep->at("synchronousStandbys"); standbys && standbys->if_array())
         for (const json::value& name : *standbys->if_array())
-            if (std::string n = text_at(&name); !n.empty())
+            if (std::string n = string_at(&name); !n.empty())
                 r.standbys.push_back(std::move(n));
     if (const json::value* s = rep->at("switch"); s && s->if_object()) {
         primary_switch w;
-        w.reason = text_at(s->at("reason"));
-        w.from = text_at(s->at("from"));
-        w.from_uid = text_at(s->at("fromUID"));
-        w.to = text_at(s->at("to"));
-        w.started = text_at(s->at("startedAt"));
+        w.reason = string_at(s->at("reason"));
+        w.from = string_at(s->at("from"));
+        w.from_uid = string_at(s->at("fromUID"));
+        w.to = string_at(s->at("to"));
+        w.started = string_at(s->at("startedAt"));
         if (!w.from.empty())
             r.in_progress = std::move(w);
     }

@@ -1,5 +1,6 @@
 #include "database/spec.hpp"
 
+#include "common/fields.hpp"
 #include "common/meta.hpp"
 #include <kubecoro/api/cron.hpp>
 #include <kubecoro/api/quantity.hpp>
@@ -700,13 +701,6 @@ const json::value* find_container(const json::value& pod_spec, std::string_view 
         if (const json::value* n = c.at("name"); n && n->string_or("") == name)
             return &c;
     return nullptr;
-}
-
-std::string string_at(const json::value* v) {
-    return v ? v->string_or("") : std::string();
-}
-int int_at(const json::value* v) {
-    return v ? static_cast<int>(v->int_or(0)) : 0;
 }
 
 bool condition_true(const json::value& object, std::string_view type) {

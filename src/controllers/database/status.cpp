@@ -1,9 +1,9 @@
 #include "database/status.hpp"
 
+#include "common/fields.hpp"
 #include "common/meta.hpp"
 #include "database/render.hpp"
 #include <kubecoro/api/cron.hpp>
-#include <kubecoro/config/exec_credential.hpp>
 #include <kubecoro/json/json.hpp>
 
 #include <algorithm>
@@ -182,13 +182,6 @@ std::string last_success(const observed_state& o) {
         if (j.succeeded)
             t = std::max(t, j.finished_time);
     return t;
-}
-
-std::optional<std::chrono::system_clock::time_point> parse_time(const std::string& t) {
-    if (t.empty())
-        return std::nullopt;
-    auto parsed = config::parse_rfc3339(t);
-    return parsed ? std::optional(*parsed) : std::nullopt;
 }
 
 // An unfinished backup Job that has run no pod since it was created (quota, admission), and since when.

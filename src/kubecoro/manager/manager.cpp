@@ -255,6 +255,21 @@ awaitable<int> operate(options opts, std::map<std::string, controller_factory> f
     log.info("cluster configuration loaded", {{"origin", cfg->origin}, {"server", cfg->server}});
 
     metrics::registry registry(metrics::process_metrics::on);
+    registry
+        .add_gauge_family("kubecoro_build_info",
+                          "A metric with a constant '1' value labelled by the version, git commit and build "
+                          "type of the running binary.",
+                          {"version", "commit", "build_type"})
+        .with({KUBECORO_VERSION, KUBECORO_GIT_COMMIT, KUBECORO_BUILD_TYPE})
+        .set(1);
+    // controller-runtime's name: 1 while this process holds the Lease (always 1 without election).
+    metrics::gauge& leading =
+        registry
+            .add_gauge_family("leader_election_master_status",
+                              "Gauge of if the reporting system is master of the relevant lease, 0 indicates "
+                              "backup, 1 indicates master. 'name' is the string used to identify the lease.",
+                              {"name"})
+            .with({opts.leader_elect ? opts.leader_election_id : std::string("none")});
     auto& requests =
         registry.add_counter_family("rest_client_requests_total",
                                     "Number of HTTP requests, partitioned by status code and method.",
@@ -278,6 +293,11 @@ awaitable<int> operate(options opts, std::map<std::string, controller_factory> f
     }
 
     readiness ready;
+    // What /readyz answers, for an alert that needs no probe of its own.
+    metrics::gauge& ready_gauge = registry.add_gauge(
+        "kubecoro_ready",
+        "1 when /readyz answers ok: the API server answers and, on the leader, every cache is synced.");
+    registry.on_collect([&ready, &ready_gauge] { ready_gauge.set(ready.ready() ? 1 : 0); });
     auto servers = start_endpoints(ex, opts, ready, registry);
     if (!servers) {
         log.error("cannot serve the health and metrics endpoints", {{"error", servers.error()}});
@@ -364,6 +384,7 @@ awaitable<int> operate(options opts, std::map<std::string, controller_factory> f
         }
     }
     ready.leading = true;
+    leading.set(1);
 
     // The controllers write only while our lease is current: a leader frozen past its renew
     // deadline (SIGSTOP, a stalled VM) sends nothing until it has learnt whether it still leads.
@@ -408,6 +429,7 @@ awaitable<int> operate(options opts, std::map<std::string, controller_factory> f
         auto ended =
             co_await (run_controllers(ready.controllers, log) || wait_for_signal(signals) || elector->hold());
         if (ended.index() == 2) {
+            leading.set(0);
             log.error("lost leadership; exiting", {{"error", std::get<2>(ended).error()}});
             stop_servers();
             co_return 1;

@@ -48,6 +48,7 @@ TEST_CASE("the defaults render the install set as manifests/ has it") {
     CHECK(count(y, "  - name: databases.kubecoro.dev\n") == 1); // the webhook
     CHECK(y.find("kind: Deployment") < y.find("kind: ValidatingWebhookConfiguration"));
     CHECK(count(y, "image: kubecoro:latest\n") == 1);
+    CHECK(count(y, "  name: kubecoro-metrics\n") == 1); // the metrics Service
     CHECK(y.find("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: kubecoro-system\n") !=
           std::string::npos);
     // Namespace first: `kubectl apply -f -` creates objects in stream order.
@@ -62,9 +63,9 @@ TEST_CASE("image and namespace are substituted everywhere") {
     CHECK(count(y, "kubecoro:latest") == 0);
     CHECK(count(y, "  image: registry.example:5000/team/kubecoro@sha256:0123abcd\n") == 1);
     CHECK(y.find("kind: Namespace\nmetadata:\n  name: ops\n") != std::string::npos);
-    // ServiceAccount, Role, RoleBinding, Deployment, the webhook's Service; the three bindings'
-    // subjects and the two webhooks' Service references (indented deeper).
-    CHECK(count(y, "  namespace: ops\n") == 10);
+    // ServiceAccount, Role, RoleBinding, Deployment, the webhook's and the metrics Services; the
+    // three bindings' subjects and the two webhooks' Service references (indented deeper).
+    CHECK(count(y, "  namespace: ops\n") == 11);
     CHECK(count(y, "    namespace: ops\n") == 5);
     // Names that are not the namespace stay.
     CHECK(count(y, "  name: kubecoro-manager\n") >= 2);
@@ -77,7 +78,7 @@ TEST_CASE("a value that YAML would misread is quoted") {
         std::string y = render("kubecoro:latest", ns);
         CHECK_MESSAGE(y.find("kind: Namespace\nmetadata:\n  name: \"" + ns + "\"\n") != std::string::npos,
                       ns);
-        CHECK_MESSAGE(count(y, "  namespace: \"" + ns + "\"\n") == 10, ns);
+        CHECK_MESSAGE(count(y, "  namespace: \"" + ns + "\"\n") == 11, ns);
     }
     CHECK(count(render("Off", "ops"), "  image: \"Off\"\n") == 1);
     CHECK(count(render("yes.example/x", "ops"), "  image: yes.example/x\n") == 1);
