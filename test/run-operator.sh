@@ -10,14 +10,26 @@
 #                                                   marked ready by hand, no database runs)
 #   KUBECORO_DEMO_SECONDS=N                         stop by itself after N seconds, or once every
 #                                                   Database is Ready (for tests)
+#   KUBECORO_KEEP=1                                 in an existing cluster, keep what this run
+#                                                   created (by default removed when it stops)
+#   KUBECORO_RUN_BIN=PATH                           run this kubecoro binary instead of building
+#                                                   one (for tests)
+# Installs only what building and running need (no test tools); kubectl (Debian's) only when
+# there is none.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
 if [[ "${1:-}" != "--inside" ]]; then
-  bash test/install-deps.sh
-  [[ -d build-run ]] || meson setup build-run --wrap-mode=nodownload --buildtype=release -Dtests=false >/dev/null
-  ninja -C build-run kubecoro
+  bash test/install-deps.sh --run
+  # (Debian's is v1.20; the packages clash with another kubectl, so only where there is none.)
+  command -v kubectl >/dev/null || bash test/ensure-packages.sh kubernetes-client
+  if [[ -z ${KUBECORO_RUN_BIN:-} ]]; then
+    [[ -d build-run ]] || meson setup build-run --wrap-mode=nodownload --buildtype=release -Dtests=false >/dev/null
+    [[ -x build-run/kubecoro ]] ||
+      echo "== building kubecoro (release, about 3 minutes on 2 cores; later runs rebuild only what changed)"
+    ninja -C build-run kubecoro
+  fi
   if [[ "${KUBECORO_USE_EXISTING_CLUSTER:-}" != 1 ]]; then
     export KUBECORO_NODE=${KUBECORO_NODE:-1}
     if [[ $KUBECORO_NODE == 1 && ! -x ${KUBECORO_CACHE:-/var/cache/kubecoro}/k8s-v1.20.2/bin/kubelet ]]; then
@@ -30,8 +42,28 @@ if [[ "${1:-}" != "--inside" ]]; then
 fi
 
 ns=kubecoro-system
+install=(-f manifests/crds/ -f manifests/namespace.yaml -f manifests/serviceaccount.yaml -f manifests/rbac.yaml)
+samples=(manifests/samples/database-postgresql.yaml manifests/samples/database-mariadb.yaml manifests/samples/helloworld.yaml)
+[[ -n "${KUBECORO_CONTROLPLANE_DIR:-}" ]] || samples+=(manifests/samples/database-mysql.yaml)
+# In an existing cluster a sample whose name is taken is left out, and what this run creates
+# (objects absent before it) is removed at the end.
+created=() created_samples=()
+if [[ -z "${KUBECORO_CONTROLPLANE_DIR:-}" ]]; then
+  before=$(kubectl get "${install[@]}" --ignore-not-found -o name)
+  for o in $(kubectl create --dry-run=client "${install[@]}" -o name); do
+    grep -qxF "$o" <<<"$before" || created+=("$o")
+  done
+  fresh=()
+  for f in "${samples[@]}"; do
+    if [[ -n $(kubectl get -f "$f" --ignore-not-found -o name) ]]; then
+      echo "== left out: $f (its name is taken in this namespace)"
+    else fresh+=("$f"); fi
+  done
+  samples=("${fresh[@]}")
+  if [[ "${KUBECORO_KEEP:-}" != 1 ]]; then created_samples=("${samples[@]}"); else created=(); fi
+fi
 echo "== installing CRDs, namespace and RBAC"
-kubectl apply -f manifests/crds/ -f manifests/namespace.yaml -f manifests/serviceaccount.yaml -f manifests/rbac.yaml >/dev/null
+kubectl apply "${install[@]}" >/dev/null
 kubectl wait --for=condition=Established crd/databases.kubecoro.dev crd/helloworlds.kubecoro.dev --timeout=60s >/dev/null
 
 operator_kubeconfig=$KUBECONFIG
@@ -62,13 +94,29 @@ fi
 
 log=$(mktemp /tmp/kubecoro-run.XXXXXX.log)
 echo "== starting kubecoro (log: $log)"
-POD_NAMESPACE=$ns "$root/build-run/kubecoro" --kubeconfig="$operator_kubeconfig" --leader-elect \
+POD_NAMESPACE=$ns "${KUBECORO_RUN_BIN:-$root/build-run/kubecoro}" --kubeconfig="$operator_kubeconfig" --leader-elect \
   --leader-election-namespace="$ns" --health-probe-bind-address=127.0.0.1:0 --metrics-bind-address=0 \
   "${webhook[@]}" --log-format=text >"$log" 2>&1 &
 operator=$!
 stop() {
+  if ((${#created_samples[@]})); then
+    # While the operator runs, so that its finalizer removes the children; Delete for the volumes
+    # and Secrets this run created too.
+    echo "== removing the samples this run created (KUBECORO_KEEP=1 keeps them)"
+    for f in "${created_samples[@]}"; do
+      [[ $f == *database-* ]] && kubectl patch -f "$f" --type=merge -p '{"spec":{"deletionPolicy":"Delete"}}' >/dev/null 2>&1
+      kubectl delete -f "$f" --ignore-not-found --timeout=120s >/dev/null || echo "   $f: not deleted within 120 s"
+    done
+  fi
   kill -TERM "$operator" 2>/dev/null && wait "$operator" 2>/dev/null || true
   echo "== kubecoro stopped; its log: $log"
+  if ((${#created[@]})); then
+    echo "== removing what this run installed: ${created[*]}"
+    # In reverse: the CRDs last (any object of theirs left was made since this run installed them).
+    for ((i = ${#created[@]} - 1; i >= 0; i--)); do
+      kubectl delete "${created[i]}" --ignore-not-found --timeout=120s >/dev/null || echo "   ${created[i]}: not deleted"
+    done
+  fi
 }
 trap stop EXIT
 trap 'exit 130' INT TERM
@@ -82,13 +130,10 @@ if ((local_cluster)); then
     sleep 0.2
   done
 fi
-echo "== applying manifests/samples/ (through the admission webhook)"
-if ((local_cluster)); then
-  # MySQL has no Debian package, so the local node has no mysql image: its sample is left out.
-  kubectl apply -f manifests/samples/database-postgresql.yaml -f manifests/samples/database-mariadb.yaml \
-    -f manifests/samples/helloworld.yaml
-else
-  kubectl apply -f manifests/samples/
+# (On the local control plane without MySQL: it has no Debian package, so the node has no image.)
+if ((${#samples[@]})); then
+  echo "== applying ${samples[*]}"
+  kubectl apply "${samples[@]/#/-f}"
 fi
 
 # Logs in to the PostgreSQL sample over TCP as the application user, with the password from its
