@@ -16,6 +16,7 @@ backup_record recorded_backup(const runtime::object& db) {
             v = v ? v->at(key) : nullptr;
         return v ? v->string_or("") : std::string();
     };
+    r.last_successful_time = text({"lastSuccessfulTime"});
     r.last_failure_time = text({"lastFailureTime"});
     r.last_failure = text({"lastFailure"});
     r.last_dump = text({"lastDump", "name"});

@@ -588,10 +588,16 @@ awaitable<core::result<std::shared_ptr<runtime::controller>>> make(manager::cont
                      .build(std::move(b));
     if (built) {
         std::weak_ptr<runtime::controller> weak = *built;
-        export_database_metrics(env.metrics, [weak, databases = rs->databases] {
+        export_database_metrics(env.metrics, [weak, rs] {
+            std::vector<cached_database> out;
             auto c = weak.lock();
-            const runtime::store* cache = c ? c->cache(databases) : nullptr;
-            return cache ? cache->list() : std::vector<runtime::object_ptr>{};
+            const runtime::store* databases = c ? c->cache(rs->databases) : nullptr;
+            const runtime::store* cronjobs = c ? c->cache(rs->cronjobs) : nullptr;
+            if (databases)
+                for (runtime::object_ptr& db : databases->list())
+                    out.push_back(
+                        {db, cronjobs ? cronjobs->get(db->meta.namespace_, backup_name(db->meta)) : nullptr});
+            return out;
         });
     }
     co_return built;

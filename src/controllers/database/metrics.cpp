@@ -2,8 +2,7 @@
 
 #include "common/fields.hpp"
 #include "database/spec.hpp"
-#include <kubecoro/api/cron.hpp>
-#include <kubecoro/json/json.hpp>
+#include "database/status.hpp"
 
 namespace kubecoro::controllers::database {
 namespace {
@@ -13,9 +12,15 @@ double unix_seconds(std::chrono::system_clock::time_point t) {
         std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count());
 }
 
+double unix_seconds(const std::string& t) {
+    auto parsed = parse_time(t);
+    return parsed ? unix_seconds(*parsed) : 0;
+}
+
 } // namespace
 
-database_sample sample_database(const runtime::object& db) {
+database_sample sample_database(const cached_database& cached) {
+    const runtime::object& db = *cached.db;
     database_sample s;
     s.namespace_ = db.meta.namespace_;
     s.name = db.meta.name;
@@ -23,9 +28,8 @@ database_sample sample_database(const runtime::object& db) {
     s.engine = string_at(body.at("spec", "engine"));
     s.phase = string_at(body.at("status", "phase"));
     if (const json::value* r = body.at("spec", "replicas"); r && r->is_number())
-        s.replicas = static_cast<int>(r->int_or(1));
-    if (const json::value* r = body.at("status", "readyReplicas"); r && r->is_number())
-        s.ready_replicas = static_cast<int>(r->int_or(0));
+        s.replicas = int_at(r);
+    s.ready_replicas = int_at(body.at("status", "readyReplicas"));
     if (const json::value* conditions = body.at("status", "conditions"); conditions && conditions->if_array())
         for (const json::value& c : *conditions->if_array()) {
             const std::string status = string_at(c.at("status"));
@@ -34,25 +38,25 @@ database_sample sample_database(const runtime::object& db) {
                     {string_at(c.at("type")), string_at(c.at("reason")), status == "True"});
         }
 
-    auto spec = decode_spec(body, db.meta.name);
-    if (!spec || !spec->backup.enabled)
+    const backup_spec defaults;
+    const json::value* enabled = body.at("spec", "backup", "enabled");
+    s.backups = enabled && enabled->is_bool() ? enabled->bool_or(defaults.enabled) : defaults.enabled;
+    if (!s.backups)
         return s;
-    auto last_success = parse_time(string_at(body.at("status", "backup", "lastSuccessfulTime")));
-    auto last_failure = parse_time(string_at(body.at("status", "backup", "lastFailureTime")));
-    auto created = parse_time(db.meta.creation_timestamp);
-    auto base = last_success ? last_success : created;
-    auto first = base ? api::next_run(spec->backup.schedule, *base) : std::nullopt;
-    auto second = first ? api::next_run(spec->backup.schedule, *first) : std::nullopt;
-    if (!second)
-        return s;
-    s.backups = true;
-    s.backup_last_success = last_success ? unix_seconds(*last_success) : 0;
-    s.backup_last_failure = last_failure ? unix_seconds(*last_failure) : 0;
-    s.backup_deadline = unix_seconds(*second);
+    const std::string last_success = string_at(body.at("status", "backup", "lastSuccessfulTime"));
+    s.backup_last_success = unix_seconds(last_success);
+    s.backup_last_failure = unix_seconds(string_at(body.at("status", "backup", "lastFailureTime")));
+    if (cached.backup_cronjob) {
+        const std::string schedule = string_at(body.at("spec", "backup", "schedule"));
+        auto stale = backup_stale_at(schedule.empty() ? defaults.schedule : schedule,
+                                     last_success,
+                                     cached.backup_cronjob->meta.creation_timestamp);
+        s.backup_deadline = stale ? unix_seconds(*stale) : 0;
+    }
     return s;
 }
 
-void export_database_metrics(metrics::registry& r, std::function<std::vector<runtime::object_ptr>()> list) {
+void export_database_metrics(metrics::registry& r, std::function<std::vector<cached_database>()> list) {
     const std::vector<std::string> db{"namespace", "name"};
     auto& phase = r.add_gauge_family("kubecoro_database_phase",
                                      "1 for the Database's current status.phase (one series per Database).",
@@ -65,22 +69,24 @@ void export_database_metrics(metrics::registry& r, std::function<std::vector<run
                                           "no series), with the condition's reason.",
                                           {"namespace", "name", "type", "reason"});
     auto& success = r.add_gauge_family("kubecoro_database_backup_last_success_timestamp_seconds",
-                                       "When the last scheduled backup succeeded (Unix seconds; 0: never).",
+                                       "When the last backup (scheduled or on request) succeeded (Unix "
+                                       "seconds; 0: never).",
                                        db);
     auto& failure = r.add_gauge_family("kubecoro_database_backup_last_failure_timestamp_seconds",
                                        "When the last backup failed (Unix seconds; 0: never).",
                                        db);
-    auto& deadline = r.add_gauge_family(
-        "kubecoro_database_backup_deadline_timestamp_seconds",
-        "When the backups are overdue: the second scheduled time after the last success or the "
-        "Database's creation (Unix seconds).",
-        db);
+    auto& deadline =
+        r.add_gauge_family("kubecoro_database_backup_deadline_timestamp_seconds",
+                           "When backups are stale (BackupReady False, BackupStale): two scheduled "
+                           "times after the last success or the backup CronJob's creation, plus 10 "
+                           "minutes (Unix seconds).",
+                           db);
     r.on_collect(
         [&phase, &replicas, &ready, &conditions, &success, &failure, &deadline, list = std::move(list)] {
             for (auto* f : {&phase, &replicas, &ready, &conditions, &success, &failure, &deadline})
                 f->clear();
-            for (const runtime::object_ptr& o : list()) {
-                const database_sample s = sample_database(*o);
+            for (const cached_database& cached : list()) {
+                const database_sample s = sample_database(cached);
                 phase.with({s.namespace_, s.name, s.engine, s.phase.empty() ? "Pending" : s.phase}).set(1);
                 replicas.with({s.namespace_, s.name}).set(s.replicas);
                 ready.with({s.namespace_, s.name}).set(s.ready_replicas);
@@ -90,7 +96,8 @@ void export_database_metrics(metrics::registry& r, std::function<std::vector<run
                     continue;
                 success.with({s.namespace_, s.name}).set(s.backup_last_success);
                 failure.with({s.namespace_, s.name}).set(s.backup_last_failure);
-                deadline.with({s.namespace_, s.name}).set(s.backup_deadline);
+                if (s.backup_deadline > 0)
+                    deadline.with({s.namespace_, s.name}).set(s.backup_deadline);
             }
         });
 }

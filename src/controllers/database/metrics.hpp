@@ -1,11 +1,10 @@
 // What /metrics says of each Database: read from the Database objects in the controller's cache
-// (spec and status) at each scrape, so a series never outlives its object.
+// (spec and status) and their backup CronJobs at each scrape, so a series never outlives its object.
 #pragma once
 
 #include <kubecoro/metrics/metrics.hpp>
 #include <kubecoro/runtime/object.hpp>
 
-#include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
@@ -26,18 +25,22 @@ struct database_sample {
     int replicas = 1;  // spec.replicas
     int ready_replicas = 0;
     std::vector<condition_sample> conditions;
-    bool backups = false;           // scheduled backups are on (and the schedule valid)
+    bool backups = false;           // spec.backup.enabled
     double backup_last_success = 0; // Unix seconds; 0: never
     double backup_last_failure = 0; // Unix seconds; 0: never
-    double backup_deadline = 0;     // a whole scheduled run missed once this passes
+    double backup_deadline = 0;     // backup_stale_at; 0: not known (no CronJob yet)
 };
 
-// One Database's sample. The backup deadline is the second scheduled time after the last success
-// (or the Database's creation): by then one scheduled backup has had its whole period to succeed.
-database_sample sample_database(const runtime::object& db);
+struct cached_database {
+    runtime::object_ptr db;
+    runtime::object_ptr backup_cronjob; // nullptr when there is none
+};
+
+// One Database's sample (nothing decoded beyond the fields read: this runs at every scrape).
+database_sample sample_database(const cached_database& cached);
 
 // Registers the kubecoro_database_* families on `r`; at each scrape they are set afresh from
 // list() (every Database in the cache; none once the controller is gone).
-void export_database_metrics(metrics::registry& r, std::function<std::vector<runtime::object_ptr>()> list);
+void export_database_metrics(metrics::registry& r, std::function<std::vector<cached_database>()> list);
 
 } // namespace kubecoro::controllers::database

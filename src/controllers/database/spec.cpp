@@ -778,6 +778,7 @@ observed_pvc observe_pvc(const json::value& pvc) {
 
 observed_cronjob observe_cronjob(const json::value& cronjob) {
     return observed_cronjob{
+        .created = string_at(cronjob.at("metadata", "creationTimestamp")),
         .last_schedule_time = string_at(cronjob.at("status", "lastScheduleTime")),
         .last_successful_time = string_at(cronjob.at("status", "lastSuccessfulTime")),
     };

@@ -137,6 +137,7 @@ struct observed_pvc {
 inline constexpr std::string_view major_label = "kubecoro.dev/postgresql-major";
 
 struct observed_cronjob {
+    std::string created; // metadata.creationTimestamp
     std::string last_schedule_time;
     std::string last_successful_time; // batch/v1 only (Kubernetes 1.21+)
 };

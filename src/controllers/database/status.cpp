@@ -176,8 +176,12 @@ const observed_job* latest_finished(const std::vector<observed_job>& jobs) {
     return latest;
 }
 
-std::string last_success(const observed_state& o) {
-    std::string t = o.cronjob ? o.cronjob->last_successful_time : std::string();
+// The newest success: recorded in the status, the CronJob's, or a Job's still there.
+std::string last_success(const status_input& in) {
+    const observed_state& o = in.observed;
+    std::string t = in.backup.last_successful_time;
+    if (o.cronjob)
+        t = std::max(t, o.cronjob->last_successful_time);
     for (const observed_job& j : o.backup_jobs)
         if (j.succeeded)
             t = std::max(t, j.finished_time);
@@ -192,20 +196,15 @@ const observed_job* not_started(const status_input& in) {
     return nullptr;
 }
 
-// When backups count as stale: two scheduled runs after the last success (or, without one, after
-// the Database was created) and a grace period.
 std::optional<std::chrono::system_clock::time_point> stale_at(const status_input& in,
                                                               const std::string& last_successful) {
-    auto since = parse_time(last_successful);
-    if (!since)
-        since = parse_time(in.meta.creation_timestamp);
-    if (!since || !in.spec)
+    if (!in.spec)
         return std::nullopt;
-    auto first = api::next_run(in.spec->backup.schedule, *since);
-    auto second = first ? api::next_run(in.spec->backup.schedule, *first) : std::nullopt;
-    if (!second)
-        return std::nullopt;
-    return *second + backup_stale_grace;
+    return backup_stale_at(in.spec->backup.schedule,
+                           last_successful,
+                           in.observed.cronjob && !in.observed.cronjob->created.empty()
+                               ? in.observed.cronjob->created
+                               : in.meta.creation_timestamp);
 }
 
 condition backup_condition(const status_input& in, const std::string& last_successful) {
@@ -271,6 +270,19 @@ condition reconcile_condition(const status_input& in) {
 
 } // namespace
 
+std::optional<std::chrono::system_clock::time_point> backup_stale_at(std::string_view schedule,
+                                                                     const std::string& last_successful,
+                                                                     const std::string& scheduled_since) {
+    auto since = std::max(parse_time(last_successful), parse_time(scheduled_since));
+    if (!since)
+        return std::nullopt;
+    auto first = api::next_run(schedule, *since);
+    auto second = first ? api::next_run(schedule, *first) : std::nullopt;
+    if (!second)
+        return std::nullopt;
+    return *second + backup_stale_grace;
+}
+
 std::optional<std::chrono::system_clock::time_point> backup_recheck(const status_input& in) {
     if (!in.spec || !in.spec->backup.enabled || !in.observed.cronjob)
         return std::nullopt;
@@ -281,7 +293,7 @@ std::optional<std::chrono::system_clock::time_point> backup_recheck(const status
     };
     if (const observed_job* j = not_started(in))
         sooner(*parse_time(j->created) + backup_start_limit);
-    if (auto stale = stale_at(in, last_success(in.observed)))
+    if (auto stale = stale_at(in, last_success(in)))
         sooner(*stale);
     return at;
 }
@@ -334,7 +346,7 @@ database_status compute_status(const status_input& in) {
         out.instances.push_back(std::move(i));
     }
     out.last_schedule_time = in.observed.cronjob ? in.observed.cronjob->last_schedule_time : std::string();
-    out.last_successful_time = last_success(in.observed);
+    out.last_successful_time = last_success(in);
     out.phase = compute_phase(in, r);
 
     out.conditions = in.conditions;

@@ -60,9 +60,10 @@ struct credentials_state {
 
 // What status.backup remembers beyond the Jobs that still exist.
 struct backup_record {
-    std::string last_failure_time; // the newest failed backup Job's end
-    std::string last_failure;      // "job <name>: <reason>: <message>"
-    std::string last_dump;         // the newest dump's name (its UTC start time)
+    std::string last_successful_time; // the newest success seen (kept once its Job is gone)
+    std::string last_failure_time;    // the newest failed backup Job's end
+    std::string last_failure;         // "job <name>: <reason>: <message>"
+    std::string last_dump;            // the newest dump's name (its UTC start time)
     long long last_dump_bytes = -1;
     std::string last_dump_job; // the Job that wrote it
 };
@@ -71,6 +72,12 @@ struct backup_record {
 inline constexpr std::chrono::seconds backup_start_limit{60};
 // Slack after two missed schedules before BackupStale.
 inline constexpr std::chrono::minutes backup_stale_grace{10};
+// When backups on `schedule` are stale: the second scheduled time after the later of the last
+// success and `scheduled_since` (the backup CronJob's creation: backups enabled later have had
+// no chance before), plus the grace. nullopt when neither time is known or the schedule never fires.
+std::optional<std::chrono::system_clock::time_point> backup_stale_at(std::string_view schedule,
+                                                                     const std::string& last_successful,
+                                                                     const std::string& scheduled_since);
 
 struct status_input;
 // When the BackupReady condition may next change by time alone (a Job that may turn out not to

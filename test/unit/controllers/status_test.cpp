@@ -404,6 +404,15 @@ TEST_CASE("BackupReady: a Job without a pod, a stale schedule, a failure's reaso
     in.observed.backup_jobs.back().active = 1; // running: fine
     CHECK(reason(compute_status(in), condition_type::backup_ready) == "BackupSucceeded");
 
+    // The success recorded in the status counts once its Job is gone.
+    in.observed.backup_jobs.clear();
+    in.backup.last_successful_time = "2024-05-03T02:01:00Z";
+    CHECK(reason(compute_status(in), condition_type::backup_ready) == "BackupSucceeded");
+    CHECK(compute_status(in).last_successful_time == "2024-05-03T02:01:00Z");
+    CHECK(backup_recheck(in) == at(2024, 5, 5, 2, 10));
+    in.observed.backup_jobs.push_back(
+        observed_job{.name = "db1-backup-2", .component = "backup", .created = "2024-05-03T02:05:00Z"});
+
     in.observed.backup_jobs.back() =
         observed_job{.name = "db1-backup-2",
                      .failed = true,
@@ -414,6 +423,20 @@ TEST_CASE("BackupReady: a Job without a pod, a stale schedule, a failure's reaso
     CHECK(failed.message ==
           "backup job db1-backup-2 failed at 2024-05-03T08:05:00Z (DeadlineExceeded: Job was "
           "active longer than specified deadline)");
+}
+
+TEST_CASE("BackupReady: backups enabled later count from the CronJob's creation, not the Database's") {
+    auto in = base_input(R"(,"backup":{"schedule":"0 2 * * *"})");
+    in.meta.creation_timestamp = "2024-05-01T00:00:00Z";
+    in.observed.statefulset = sts(1, 1, 1);
+    in.observed.cronjob = observed_cronjob{.created = "2024-05-10T09:00:00Z"};
+    in.backup.last_successful_time = "2024-05-02T02:01:00Z"; // before backups were turned off
+    in.clock = at(2024, 5, 10, 10, 0);
+    CHECK(reason(compute_status(in), condition_type::backup_ready) == "BackupSucceeded");
+    CHECK(backup_recheck(in) == at(2024, 5, 12, 2, 10)); // 11 and 12 May, 02:00, then the grace
+    CHECK(backup_stale_at("0 2 * * *", "", "") == std::nullopt);
+    CHECK(backup_stale_at("0 2 * * *", "2024-05-12T02:01:00Z", "2024-05-10T09:00:00Z") ==
+          at(2024, 5, 14, 2, 10));
 }
 
 TEST_CASE("CredentialsReady, RolloutStuck and the recorded backup in the status body") {
