@@ -81,13 +81,13 @@ bash "$root/test/container/base-images.sh"
 # --- the image --------------------------------------------------------------------------------
 remove_export_ctr
 if [[ -n ${KUBECORO_IMAGE_BINARY:-} ]]; then
-    # From a binary already built on this (bookworm) machine: only the Containerfile's runtime
-    # stage, its last FROM onwards, with the binary in place of the build stage's.
+    # From a binary already built on this (bookworm) machine: the Containerfile from its second
+    # FROM on (the stages after the build stage), with the binary in place of the build stage's.
     [[ -x $KUBECORO_IMAGE_BINARY ]] || { log "KUBECORO_IMAGE_BINARY=$KUBECORO_IMAGE_BINARY is not executable"; exit 1; }
     context=$(mktemp -d /var/tmp/kubecoro-image-context.XXXXXX)
     trap 'rm -rf "$context"' EXIT
     strip --strip-all -o "$context/kubecoro" "$KUBECORO_IMAGE_BINARY"
-    awk '/^FROM /{ buf = "" } { buf = buf $0 "\n" } END { printf "%s", buf }' container/Containerfile |
+    awk '/^FROM /{ n++ } n >= 2' container/Containerfile |
         sed 's|^COPY --from=build /kubecoro |COPY kubecoro |' >"$context/Containerfile"
     grep -q '^COPY kubecoro ' "$context/Containerfile" ||
         { log "the Containerfile's runtime stage no longer copies /kubecoro from the build stage"; exit 1; }

@@ -36,7 +36,13 @@ if [[ ${1:-} != --in-controlplane ]]; then
     user=$(bah inspect --type image --format '{{.OCIv1.Config.User}}' "$KUBECORO_IMAGE")
     entrypoint=$(bah inspect --type image --format '{{.OCIv1.Config.Entrypoint}}' "$KUBECORO_IMAGE")
     check "image: runs as user 65532:65532 (got $user)" test "$user" = 65532:65532
-    check "image: ENTRYPOINT [\"kubecoro\"] (got $entrypoint)" test "$entrypoint" = '[kubecoro]'
+    check "image: ENTRYPOINT [\"/usr/local/bin/kubecoro\"] (got $entrypoint)" test "$entrypoint" = '[/usr/local/bin/kubecoro]'
+    layers=$(bah inspect --type image --format '{{len .OCIv1.RootFS.DiffIDs}}' "$KUBECORO_IMAGE")
+    check "image: FROM scratch: one layer, no shell (got $layers layers)" \
+        bash -c '[[ $1 == 1 && ! -e $2/bin/sh && -x $2/usr/local/bin/kubecoro ]]' _ "$layers" "$KUBECORO_IMAGE_ROOTFS"
+    mb=$(du -sm --apparent-size "$KUBECORO_IMAGE_ROOTFS" | cut -f1)
+    echo "INFO image: root filesystem $mb MB"
+    check "image: root filesystem under 30 MB (got $mb MB)" test "$mb" -lt 30
     version=$("$KUBECORO_IMAGE_RUN" version 2>&1)
     echo "INFO image: kubecoro version in the image: $version"
     check "image: \`kubecoro version\` from the image names a release build" \
@@ -69,5 +75,34 @@ check "image: the ConfigMap holds the sample's message" jsonpath_is "Hello from 
 stop_operator image TERM; rc=$?
 check "image: SIGTERM exits 0 (got $rc)" test "$rc" -eq 0
 check "image: no token in the operator log" test -z "$(grep -lF "$token" "$E2E_LOGS/image.log")"
-rm -f "$KUBECORO_IMAGE_ROOTFS$kubeconfig"
+
+# The system trust store: with a kubeconfig that names no CA, the image's binary verifies the API
+# server against the image's bundle (/usr/lib/ssl/cert.pem, OpenSSL's default): refused while the
+# bundle lacks the control plane's CA, accepted once it is added there.
+bundle=$KUBECORO_IMAGE_ROOTFS/etc/ssl/certs/ca-certificates.crt
+server=$(kubectl config view --raw --minify -o 'jsonpath={.clusters[0].cluster.server}')
+trusting=/tmp/kubecoro-trust.kubeconfig
+cat >"$KUBECORO_IMAGE_ROOTFS$trusting" <<KUBECONFIG
+apiVersion: v1
+kind: Config
+clusters: [{name: local, cluster: {server: "$server"}}]
+users: [{name: sa, user: {token: "$token"}}]
+contexts: [{name: local, context: {cluster: local, user: sa}}]
+current-context: local
+KUBECONFIG
+chown 65532:65532 "$KUBECORO_IMAGE_ROOTFS$trusting"
+KUBECORO_BIN=$KUBECORO_IMAGE_RUN start_operator_nowait untrusted --kubeconfig="$trusting" --namespace="$ns"
+expect_eventually "image: an API server whose CA is not in the image's bundle is refused (certificate verify failed)" 30 \
+    grep -q 'certificate verify failed' "$E2E_LOGS/untrusted.log"
+stop_operator untrusted KILL
+cp "$bundle" "$bundle.orig"
+kubectl config view --raw --minify -o 'jsonpath={.clusters[0].cluster.certificate-authority-data}' | base64 -d >>"$bundle"
+if KUBECORO_BIN=$KUBECORO_IMAGE_RUN start_operator trusted --kubeconfig="$trusting" --namespace="$ns"; then
+    pass "image: with the control plane's CA in the image's bundle, the binary connects and becomes ready"
+else
+    fail "image: with the control plane's CA in the image's bundle, the binary became ready (log: $E2E_LOGS/trusted.log)"
+fi
+stop_operator trusted TERM
+mv "$bundle.orig" "$bundle"
+rm -f "$KUBECORO_IMAGE_ROOTFS$kubeconfig" "$KUBECORO_IMAGE_ROOTFS$trusting"
 exit $E2E_FAILED
