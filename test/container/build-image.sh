@@ -13,6 +13,8 @@
 # `eval "$(bash test/container/build-image.sh | grep ^KUBECORO_IMAGE)"`:
 #   KUBECORO_IMAGE=localhost/kubecoro:dev
 #   KUBECORO_IMAGE_SIZE=...          as `buildah images` reports it (values quoted for eval)
+#   KUBECORO_IMAGE_ARCHIVE=<dir>/kubecoro-<version>-amd64.tar   docker-archive of the image, tagged
+#                                        docker.io/library/kubecoro:<version> (the manifests' image)
 #   KUBECORO_IMAGE_BIN=<dir>/kubecoro    the image's binary, copied out (runs on the host too)
 #   KUBECORO_IMAGE_RUN=<dir>/kubecoro-chroot   runs that binary inside the image's rootfs (--rootfs)
 #   KUBECORO_IMAGE_ROOTFS=<mountpoint>         the image's rootfs, mounted (--rootfs)
@@ -138,8 +140,18 @@ exec chroot --userspec=65532:65532 "$mp" /usr/local/bin/kubecoro "\$@"
 WRAPPER
 chmod +x "$out/kubecoro-chroot"
 
+# --- the release archive ------------------------------------------------------------------------
+# docker-archive, tagged as containerd reads manifests/deployment.yaml's kubecoro:<version>: what
+# `ctr -n k8s.io images import`, `kind load image-archive` and `k3d image import` load.
+version=$(chroot --userspec=65532:65532 "$mp" /usr/local/bin/kubecoro version | awk '{ print $2 }')
+archive=$out/kubecoro-$version-amd64.tar
+rm -f "$archive"
+bah push --quiet "$image" "docker-archive:$archive:docker.io/library/kubecoro:$version" >/dev/null
+log "archive: $archive (docker.io/library/kubecoro:$version)"
+
 out_var() { printf '%s=%q\n' "$1" "$2"; } # quoted for eval
 out_var KUBECORO_IMAGE "$image"
+out_var KUBECORO_IMAGE_ARCHIVE "$archive"
 out_var KUBECORO_IMAGE_SIZE "$size"
 out_var KUBECORO_IMAGE_BIN "$out/kubecoro"
 if [[ $mode == rootfs ]]; then

@@ -43,6 +43,15 @@ if [[ ${1:-} != --in-controlplane ]]; then
     mb=$(du -sm --apparent-size "$KUBECORO_IMAGE_ROOTFS" | cut -f1)
     echo "INFO image: root filesystem $mb MB"
     check "image: root filesystem under 30 MB (got $mb MB)" test "$mb" -lt 30
+    # The release archive: tagged as the manifests' image, holding the binary.
+    tags=$(tar -xOf "$KUBECORO_IMAGE_ARCHIVE" manifest.json 2>/dev/null |
+        python3 -c 'import json,sys; print(" ".join(t for m in json.load(sys.stdin) for t in m["RepoTags"]))')
+    want=docker.io/library/$(sed -n 's/^ *image: //p' manifests/deployment.yaml)
+    echo "INFO image: archive $KUBECORO_IMAGE_ARCHIVE ($(du -m "$KUBECORO_IMAGE_ARCHIVE" | cut -f1) MB), tags: $tags"
+    check "image: the archive is tagged as manifests/deployment.yaml's image ($want)" grep -qw "$want" <<<"$tags"
+    check "image: the archive's layer holds the binary" bash -c '
+        layer=$(tar -xOf "$1" manifest.json | python3 -c "import json,sys; print(json.load(sys.stdin)[0][\"Layers\"][0])") &&
+        tar -xOf "$1" "$layer" | tar -t | grep -qx "usr/local/bin/kubecoro"' _ "$KUBECORO_IMAGE_ARCHIVE"
     version=$("$KUBECORO_IMAGE_RUN" version 2>&1)
     echo "INFO image: kubecoro version in the image: $version"
     check "image: \`kubecoro version\` from the image names a release build" \

@@ -10,8 +10,10 @@
 
 namespace kubecoro::manager {
 
-// What manifests/ is written with, and what render_manifests() replaces.
-inline constexpr std::string_view default_manifests_image = "kubecoro:latest";
+// What manifests/ is written with, and what render_manifests() replaces. The image is this
+// release's (meson.build's version; a unit test keeps the three equal): the tag that
+// build-image.sh gives the image and its archive (docker.io/library/kubecoro:<version>).
+inline constexpr std::string_view default_manifests_image = "kubecoro:0.1.0";
 inline constexpr std::string_view default_manifests_namespace = "kubecoro-system";
 
 // One multi-document YAML stream in apply order (Namespace, CRDs, ServiceAccount, RBAC,

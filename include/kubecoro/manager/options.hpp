@@ -43,7 +43,7 @@ struct options {
 enum class command { run, help, version, manifests };
 
 struct manifests_options {
-    std::string image = "kubecoro:latest";
+    std::string image = "kubecoro:0.1.0"; // manifests.hpp: default_manifests_image
     std::string namespace_ = "kubecoro-system";
 };
 

@@ -1,3 +1,4 @@
+#include "kubecoro_version.h"
 #include <kubecoro/core/errc.hpp>
 #include <kubecoro/manager/manifests.hpp>
 
@@ -30,7 +31,7 @@ std::string render(std::string image, std::string ns) {
 } // namespace
 
 TEST_CASE("the defaults render the install set as manifests/ has it") {
-    std::string y = render("kubecoro:latest", "kubecoro-system");
+    std::string y = render(std::string(manager::default_manifests_image), "kubecoro-system");
     for (auto kind : {"Namespace",
                       "CustomResourceDefinition",
                       "ServiceAccount",
@@ -47,8 +48,8 @@ TEST_CASE("the defaults render the install set as manifests/ has it") {
     CHECK(count(y, "metadata:\n  name: helloworlds.kubecoro.dev\n") == 1);
     CHECK(count(y, "  - name: databases.kubecoro.dev\n") == 1); // the webhook
     CHECK(y.find("kind: Deployment") < y.find("kind: ValidatingWebhookConfiguration"));
-    CHECK(count(y, "image: kubecoro:latest\n") == 1);
-    CHECK(count(y, "  name: kubecoro-metrics\n") == 1); // the metrics Service
+    CHECK(count(y, "image: kubecoro:" KUBECORO_VERSION "\n") == 1); // the release, pinned
+    CHECK(count(y, "  name: kubecoro-metrics\n") == 1);             // the metrics Service
     CHECK(y.find("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: kubecoro-system\n") !=
           std::string::npos);
     // Namespace first: `kubectl apply -f -` creates objects in stream order.
@@ -60,7 +61,7 @@ TEST_CASE("the defaults render the install set as manifests/ has it") {
 TEST_CASE("image and namespace are substituted everywhere") {
     std::string y = render("registry.example:5000/team/kubecoro@sha256:0123abcd", "ops");
     CHECK(count(y, "kubecoro-system") == 0);
-    CHECK(count(y, "kubecoro:latest") == 0);
+    CHECK(count(y, "kubecoro:" KUBECORO_VERSION) == 0);
     CHECK(count(y, "  image: registry.example:5000/team/kubecoro@sha256:0123abcd\n") == 1);
     CHECK(y.find("kind: Namespace\nmetadata:\n  name: ops\n") != std::string::npos);
     // ServiceAccount, Role, RoleBinding, Deployment, the webhook's and the metrics Services; the
@@ -75,7 +76,7 @@ TEST_CASE("image and namespace are substituted everywhere") {
 TEST_CASE("a value that YAML would misread is quoted") {
     // YAML 1.1 (kubectl's) reads y, no, off, ... as booleans and 123 as a number.
     for (std::string ns : {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "123", "1-2"}) {
-        std::string y = render("kubecoro:latest", ns);
+        std::string y = render(std::string(manager::default_manifests_image), ns);
         CHECK_MESSAGE(y.find("kind: Namespace\nmetadata:\n  name: \"" + ns + "\"\n") != std::string::npos,
                       ns);
         CHECK_MESSAGE(count(y, "  namespace: \"" + ns + "\"\n") == 11, ns);
@@ -109,4 +110,9 @@ TEST_CASE("bad namespace or image is refused") {
     manager::manifests_options o;
     o.namespace_ = std::string(63, 'a');
     CHECK(manager::render_manifests(o));
+}
+
+TEST_CASE("the pinned image is this release's, in manifests/ and as the flag's default") {
+    CHECK(manager::default_manifests_image == "kubecoro:" KUBECORO_VERSION);
+    CHECK(manager::manifests_options{}.image == manager::default_manifests_image);
 }
