@@ -45,26 +45,104 @@ ns=kubecoro-system
 install=(-f manifests/crds/ -f manifests/namespace.yaml -f manifests/serviceaccount.yaml -f manifests/rbac.yaml)
 samples=(manifests/samples/database-postgresql.yaml manifests/samples/database-mariadb.yaml manifests/samples/helloworld.yaml)
 [[ -n "${KUBECORO_CONTROLPLANE_DIR:-}" ]] || samples+=(manifests/samples/database-mysql.yaml)
-# In an existing cluster a sample whose name is taken is left out, and what this run creates
-# (objects absent before it) is removed at the end.
-created=() created_samples=()
-if [[ -z "${KUBECORO_CONTROLPLANE_DIR:-}" ]]; then
-  before=$(kubectl get "${install[@]}" --ignore-not-found -o name)
+existing=0
+[[ -n "${KUBECORO_CONTROLPLANE_DIR:-}" ]] || existing=1
+
+# In an existing cluster this run touches nothing that was there: it installs only the objects
+# that are missing (another install's RBAC keeps its subjects), leaves out a sample whose name is
+# taken (by a Database, or by data an earlier one of that name kept: its claims and Secrets), and
+# at the end removes what it created unless KUBECORO_KEEP=1.
+operator="" created=() created_samples=()
+stop() {
+  trap '' INT TERM # one Ctrl-C is enough: the cleanup below must not be cut short
+  set +e
+  if ((${#created_samples[@]})); then
+    if [[ -n $operator ]] && kill -0 "$operator" 2>/dev/null; then
+      # While the operator runs, so that its finalizer removes the children; Delete for the
+      # volumes and Secrets this run created too (the sample's name was free of them).
+      echo "== removing the samples this run created (KUBECORO_KEEP=1 keeps them)"
+      for f in "${created_samples[@]}"; do
+        if [[ $f == *database-* ]]; then
+          kubectl patch -f "$f" --type=merge -p '{"spec":{"deletionPolicy":"Delete"}}' >/dev/null 2>&1
+        fi
+        kubectl delete -f "$f" --ignore-not-found --timeout=120s >/dev/null || echo "   $f: not deleted within 120 s"
+      done
+    else
+      echo "== kubecoro is not running: the samples stay (their finalizer needs it): ${created_samples[*]}"
+      created=() # nor can the CRDs go while their objects wait for it
+    fi
+  fi
+  if [[ -n $operator ]]; then
+    kill -TERM "$operator" 2>/dev/null
+    wait "$operator" 2>/dev/null
+    echo "== kubecoro stopped; its log: $log"
+  fi
+  if ((${#created[@]})); then
+    echo "== removing what this run installed: ${created[*]}"
+    # In reverse: the CRDs last, and only while no object of theirs is left.
+    for ((i = ${#created[@]} - 1; i >= 0; i--)); do
+      o=${created[i]}
+      if [[ $o == customresourcedefinition*/* ]] && [[ -n $(kubectl get "${o#*/}" -A -o name 2>/dev/null) ]]; then
+        echo "   ${o#*/}: kept, it still has objects"
+        continue
+      fi
+      scope=()
+      case $o in serviceaccount/* | role.* | rolebinding.*) scope=(-n "$ns") ;; esac
+      kubectl delete "${scope[@]}" "$o" --ignore-not-found --timeout=120s >/dev/null || echo "   $o: not deleted"
+    done
+  fi
+}
+trap stop EXIT
+trap 'exit 130' INT TERM
+
+if ((existing)); then
+  # What of the install set is missing: only that is applied, and later removed.
+  before=$(kubectl get "${install[@]}" --ignore-not-found -o name) ||
+    { echo "cannot read the cluster's kubecoro objects (see above)"; exit 1; }
+  missing=()
   for o in $(kubectl create --dry-run=client "${install[@]}" -o name); do
-    grep -qxF "$o" <<<"$before" || created+=("$o")
+    grep -qxF "$o" <<<"$before" || missing+=("$o")
   done
+  if ((${#missing[@]})); then
+    echo "== installing what is missing: ${missing[*]}"
+    kubectl create --dry-run=client "${install[@]}" -o json | python3 -c '
+import json, sys
+text, at, docs = sys.stdin.read(), 0, []
+while text[at:].strip():  # kubectl prints one JSON object (or List) per input
+    doc, at = json.JSONDecoder().raw_decode(text, at + len(text[at:]) - len(text[at:].lstrip()))
+    docs.extend(doc["items"] if doc.get("kind") == "List" else [doc])
+wanted = set(sys.argv[1:])
+def name(d):
+    group = d["apiVersion"].split("/")[0] if "/" in d["apiVersion"] else ""
+    return d["kind"].lower() + ("." + group if group else "") + "/" + d["metadata"]["name"]
+print(json.dumps({"apiVersion": "v1", "kind": "List", "items": [d for d in docs if name(d) in wanted]}))' \
+      "${missing[@]}" | kubectl apply -f - >/dev/null
+  else
+    echo "== kubecoro's CRDs, namespace and RBAC are installed already: left as they are"
+  fi
+  [[ ${KUBECORO_KEEP:-} == 1 ]] || created=("${missing[@]}")
+  kubectl wait --for=condition=Established crd/databases.kubecoro.dev crd/helloworlds.kubecoro.dev --timeout=60s >/dev/null
   fresh=()
   for f in "${samples[@]}"; do
-    if [[ -n $(kubectl get -f "$f" --ignore-not-found -o name) ]]; then
-      echo "== left out: $f (its name is taken in this namespace)"
+    kind=$(kubectl create --dry-run=client -f "$f" -o 'jsonpath={.kind}')
+    name=$(kubectl create --dry-run=client -f "$f" -o 'jsonpath={.metadata.name}')
+    if [[ $kind == Database ]]; then
+      taken=$(kubectl get "database/$name" "secret/$name-credentials" "secret/$name-superuser" "pvc/$name-backup" \
+        --ignore-not-found -o name && kubectl get pvc,secret -l "app.kubernetes.io/instance=$name" -o name)
+    else
+      taken=$(kubectl get "helloworld/$name" "configmap/$name" --ignore-not-found -o name)
+    fi || { echo "cannot tell whether $name is taken (see above)"; exit 1; }
+    if [[ -n $taken ]]; then
+      echo "== left out: $f (taken: $(sort -u <<<"$taken" | tr '\n' ' '))"
     else fresh+=("$f"); fi
   done
   samples=("${fresh[@]}")
-  if [[ "${KUBECORO_KEEP:-}" != 1 ]]; then created_samples=("${samples[@]}"); else created=(); fi
+  [[ ${KUBECORO_KEEP:-} == 1 ]] || created_samples=("${samples[@]}")
+else
+  echo "== installing CRDs, namespace and RBAC"
+  kubectl apply "${install[@]}" >/dev/null
+  kubectl wait --for=condition=Established crd/databases.kubecoro.dev crd/helloworlds.kubecoro.dev --timeout=60s >/dev/null
 fi
-echo "== installing CRDs, namespace and RBAC"
-kubectl apply "${install[@]}" >/dev/null
-kubectl wait --for=condition=Established crd/databases.kubecoro.dev crd/helloworlds.kubecoro.dev --timeout=60s >/dev/null
 
 operator_kubeconfig=$KUBECONFIG
 local_cluster=0
@@ -94,32 +172,11 @@ fi
 
 log=$(mktemp /tmp/kubecoro-run.XXXXXX.log)
 echo "== starting kubecoro (log: $log)"
-POD_NAMESPACE=$ns "${KUBECORO_RUN_BIN:-$root/build-run/kubecoro}" --kubeconfig="$operator_kubeconfig" --leader-elect \
+# In a session of its own: a Ctrl-C reaches this script, whose cleanup needs the operator running.
+POD_NAMESPACE=$ns setsid "${KUBECORO_RUN_BIN:-$root/build-run/kubecoro}" --kubeconfig="$operator_kubeconfig" --leader-elect \
   --leader-election-namespace="$ns" --health-probe-bind-address=127.0.0.1:0 --metrics-bind-address=0 \
   "${webhook[@]}" --log-format=text >"$log" 2>&1 &
 operator=$!
-stop() {
-  if ((${#created_samples[@]})); then
-    # While the operator runs, so that its finalizer removes the children; Delete for the volumes
-    # and Secrets this run created too.
-    echo "== removing the samples this run created (KUBECORO_KEEP=1 keeps them)"
-    for f in "${created_samples[@]}"; do
-      [[ $f == *database-* ]] && kubectl patch -f "$f" --type=merge -p '{"spec":{"deletionPolicy":"Delete"}}' >/dev/null 2>&1
-      kubectl delete -f "$f" --ignore-not-found --timeout=120s >/dev/null || echo "   $f: not deleted within 120 s"
-    done
-  fi
-  kill -TERM "$operator" 2>/dev/null && wait "$operator" 2>/dev/null || true
-  echo "== kubecoro stopped; its log: $log"
-  if ((${#created[@]})); then
-    echo "== removing what this run installed: ${created[*]}"
-    # In reverse: the CRDs last (any object of theirs left was made since this run installed them).
-    for ((i = ${#created[@]} - 1; i >= 0; i--)); do
-      kubectl delete "${created[i]}" --ignore-not-found --timeout=120s >/dev/null || echo "   ${created[i]}: not deleted"
-    done
-  fi
-}
-trap stop EXIT
-trap 'exit 130' INT TERM
 
 has_node=0
 if ((local_cluster)) && [[ -f $KUBECORO_CONTROLPLANE_DIR/node.enabled ]]; then has_node=1; fi
