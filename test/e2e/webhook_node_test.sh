@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # e2e: node
-# The operator in the cluster, as users install it: its container image (built from the release
-# binary, test/container/build-image.sh) imported into the node's containerd, manifests/ rendered
-# by `kubecoro manifests --image`, the Deployment Ready through its probes. The API server calls
+# The operator in the cluster, as users install it: the release image archive (built from the
+# release binary by test/container/build-image.sh, tagged as the manifests' pinned image) imported
+# into the node's containerd, manifests/ as `kubecoro manifests` renders them (the default, pinned
+# image), the Deployment Ready through its probes. The API server calls
 # the webhook through the Service kubecoro-webhook (kube-proxy): a bad Database is refused at
 # apply, a good one admitted and served by a real PostgreSQL. This control plane's API server
 # listens on 127.0.0.1 only, so the pod uses the host's network (hostNetwork, binding the node's
@@ -28,17 +29,15 @@ trap 'remove_operator; e2e_cleanup' EXIT
 
 out=$(KUBECORO_IMAGE_BINARY=$image_binary bash "$E2E_ROOT/test/container/build-image.sh" 2>"$E2E_LOGS/build-image.log") ||
   { fail "webhook-node: build-image.sh (log: $E2E_LOGS/build-image.log)"; exit 1; }
-eval "$(grep '^KUBECORO_IMAGE=' <<<"$out")"
-bah_root=()
-[[ -z ${KUBECORO_BUILDAH_ROOT:-} ]] || bah_root=(--root "$KUBECORO_BUILDAH_ROOT" --runroot "$KUBECORO_BUILDAH_ROOT.run")
-archive=$E2E_LOGS/kubecoro-image.tar
-check "webhook-node: the image ($KUBECORO_IMAGE) is exported and imported into the node's containerd" \
-  bash -c "buildah ${bah_root[*]} --storage-driver vfs push --quiet '$KUBECORO_IMAGE' 'docker-archive:$archive:$KUBECORO_IMAGE' >/dev/null &&
-           ctr --address '$KUBECORO_CONTROLPLANE_DIR/node/containerd.sock' --namespace k8s.io images import '$archive' >/dev/null"
-rm -f "$archive"
+eval "$(grep '^KUBECORO_IMAGE_ARCHIVE=' <<<"$out")"
+check "webhook-node: the release archive ($(basename "$KUBECORO_IMAGE_ARCHIVE")) is imported into the node's containerd" \
+  bash -c 'ctr --address "$1/node/containerd.sock" --namespace k8s.io images import "$2" >/dev/null' _ \
+  "$KUBECORO_CONTROLPLANE_DIR" "$KUBECORO_IMAGE_ARCHIVE"
 
-"$KUBECORO_BIN" manifests --image "$KUBECORO_IMAGE" | kubectl apply -f - >/dev/null ||
-  fail "webhook-node: kubecoro manifests | kubectl apply"
+"$KUBECORO_BIN" manifests | kubectl apply -f - >/dev/null || fail "webhook-node: kubecoro manifests | kubectl apply"
+pinned=$(kubectl get deployment -n "$opns" kubecoro -o 'jsonpath={.spec.template.spec.containers[0].image}')
+check "webhook-node: the Deployment runs the pinned release image ($pinned), no registry involved" \
+  test "$pinned" = "kubecoro:$("$KUBECORO_BIN" version | awk '{ print $2 }')"
 api_port=$(kubectl config view --minify -o 'jsonpath={.clusters[0].cluster.server}'); api_port=${api_port##*:}
 patch=$(
   cat <<EOF2
