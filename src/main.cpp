@@ -6,12 +6,18 @@
 #include <kubecoro/manager/registry.hpp>
 
 #include <cstdio>
+#include <plugin.hpp>
 #include <string>
 #include <vector>
 
 int main(int argc, char** argv) {
     using namespace kubecoro;
     std::vector<std::string> args(argv + 1, argv + argc);
+    // As kubectl-kubecoro (a kubectl plugin), or `kubecoro kubectl ...`.
+    if (plugin::invoked_as_plugin(argv[0]))
+        return plugin::run(args);
+    if (!args.empty() && args[0] == "kubectl")
+        return plugin::run({args.begin() + 1, args.end()});
     auto inv = manager::parse_command_line(args);
     if (!inv) {
         std::fprintf(stderr, "kubecoro: %s\n", inv.error().message.c_str());

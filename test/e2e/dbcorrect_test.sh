@@ -6,10 +6,7 @@
 # superuser Secret), liveness that survives exhausted connections, spec.parameters, refused specs,
 # and a bad image that is reverted.
 source "$(dirname "$0")/lib.sh"
-if ! node_present; then
-  fail "dbcorrect: needs the node (KUBECORO_NODE=1 with test/controlplane/with-controlplane.sh)"
-  exit 1
-fi
+require_node dbcorrect
 install_crds || fail "dbcorrect: CRDs installed"
 ns=$(new_namespace dbcorrect)
 start_operator dbcorrect --controllers=database || fail "dbcorrect: operator became ready"

@@ -15,10 +15,7 @@
 # (FIGURE lines, RELIABILITY.md), not assertions: the targets are 10 s for a switchover and 30 s
 # for a failover.
 source "$(dirname "$0")/lib.sh"
-if ! node_present; then
-  fail "failover: needs the node (KUBECORO_NODE=1 with test/controlplane/with-controlplane.sh)"
-  exit 1
-fi
+require_node failover
 install_crds || fail "failover: CRDs installed"
 ns=$(new_namespace failover)
 start_operator failover --controllers=database || fail "failover: operator became ready"

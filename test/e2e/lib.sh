@@ -208,6 +208,12 @@ hw_converged() {
 
 # node_present: the control plane has a node of its own (with-controlplane.sh with KUBECORO_NODE=1).
 node_present() { [[ -n ${KUBECORO_CONTROLPLANE_DIR:-} && -f $KUBECORO_CONTROLPLANE_DIR/node.enabled ]]; }
+# require_node NAME: a test file of the node's stops here (FAIL, exit 1) on a control plane without one.
+require_node() {
+  node_present && return 0
+  fail "$1: needs the node (KUBECORO_NODE=1 with test/controlplane/with-controlplane.sh)"
+  exit 1
+}
 # cp COMMAND...: test/controlplane/controlplane.sh COMMAND ... $KUBECORO_CONTROLPLANE_DIR
 cp_() { "$E2E_ROOT/test/controlplane/controlplane.sh" "$@" "$KUBECORO_CONTROLPLANE_DIR"; }
 node_ctr() { ctr --address "$KUBECORO_CONTROLPLANE_DIR/node/containerd.sock" --namespace k8s.io "$@"; }

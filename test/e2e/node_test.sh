@@ -4,10 +4,7 @@
 # kubectl logs/exec, nothing forwarded off the bridge, a missing image and a dying kubelet or
 # containerd named by the diagnosis, and both components coming back.
 source "$(dirname "$0")/lib.sh"
-if ! node_present; then
-  fail "node: needs the node (KUBECORO_NODE=1 with test/controlplane/with-controlplane.sh)"
-  exit 1
-fi
+require_node node
 ns=$(new_namespace node)
 node=kubecoro-node
 node_ready() {

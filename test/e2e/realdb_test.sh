@@ -8,10 +8,7 @@
 # deleting the pod, and killing the server process, show Degraded and then Ready again with the
 # row intact.
 source "$(dirname "$0")/lib.sh"
-if ! node_present; then
-  fail "realdb: needs the node (KUBECORO_NODE=1 with test/controlplane/with-controlplane.sh)"
-  exit 1
-fi
+require_node realdb
 install_crds || fail "realdb: CRDs installed"
 ns=$(new_namespace realdb)
 start_operator realdb --controllers=database || fail "realdb: operator became ready"

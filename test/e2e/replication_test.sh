@@ -8,10 +8,7 @@
 # 3 clones one more, and scaling to 1 removes replicas, all without touching the primary's pod; no
 # server process carries the password in its arguments.
 source "$(dirname "$0")/lib.sh"
-if ! node_present; then
-  fail "replication: needs the node (KUBECORO_NODE=1 with test/controlplane/with-controlplane.sh)"
-  exit 1
-fi
+require_node replication
 install_crds || fail "replication: CRDs installed"
 ns=$(new_namespace replication)
 start_operator replication --controllers=database || fail "replication: operator became ready"

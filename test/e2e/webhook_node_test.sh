@@ -10,10 +10,7 @@
 # bridge address, never 0.0.0.0) and reaches the API server at 127.0.0.1; everything else is the
 # Deployment of manifests/.
 source "$(dirname "$0")/lib.sh"
-if ! node_present; then
-  fail "webhook-node: needs the node (KUBECORO_NODE=1 with test/controlplane/with-controlplane.sh)"
-  exit 1
-fi
+require_node webhook-node
 install_crds || fail "webhook-node: CRDs installed"
 opns=kubecoro-system
 image_binary=${KUBECORO_IMAGE_BINARY:-$E2E_ROOT/build-ci/kubecoro}

@@ -353,6 +353,8 @@ Usage:
   kubecoro version            print version, git commit and build type
   kubecoro manifests [--image IMAGE] [--namespace NS]
                               print the install set (CRDs, RBAC, Deployment) as YAML
+  kubecoro kubectl COMMAND    the kubectl plugin (status, connect, backup, restore, report);
+                              also run as kubectl-kubecoro, i.e. `kubectl kubecoro COMMAND`
 
 Flags:
   --kubeconfig PATH                   kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)

@@ -1,0 +1,179 @@
+#include "views.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace kubecoro::plugin {
+namespace {
+
+std::string text(const json::value* v) {
+    return v ? v->string_or("") : std::string();
+}
+
+long number(const json::value* v) {
+    return v ? static_cast<long>(v->int_or(0)) : 0;
+}
+
+const json::array& items(const json::value* v) {
+    static const json::array none;
+    const json::array* a = v ? v->if_array() : nullptr;
+    return a ? *a : none;
+}
+
+std::string pad(std::string s, std::size_t width) {
+    if (s.size() < width)
+        s.append(width - s.size(), ' ');
+    return s;
+}
+
+// When an Event last happened: lastTimestamp, eventTime or its creation.
+std::string event_time(const json::value& e) {
+    for (const json::value* t :
+         {e.at("lastTimestamp"), e.at("eventTime"), e.at("metadata", "creationTimestamp")})
+        if (!text(t).empty())
+            return text(t);
+    return "";
+}
+
+void pod_line(std::string& out, const json::value& pod) {
+    std::string ready = "not ready";
+    long restarts = 0;
+    for (const json::value& c : items(pod.at("status", "containerStatuses"))) {
+        restarts += number(c.at("restartCount"));
+        if (c.at("ready") && c.at("ready")->bool_or(false))
+            ready = "ready";
+    }
+    std::string role = text(pod.at("metadata", "labels", "kubecoro.dev/role"));
+    out += "  " + pad(text(pod.at("metadata", "name")), 20) + pad(role.empty() ? "-" : role, 9) +
+           pad(text(pod.at("status", "phase")), 10) + pad(ready, 11) + "restarts " + std::to_string(restarts);
+    if (std::string node = text(pod.at("spec", "nodeName")); !node.empty())
+        out += "  node " + node;
+    out += "\n";
+}
+
+} // namespace
+
+std::string primary_pod(const json::value& db) {
+    std::string primary = text(db.at("status", "currentPrimary"));
+    return primary.empty() ? text(db.at("metadata", "name")) + "-0" : primary;
+}
+
+std::string status_text(const json::value& db,
+                        const std::vector<json::value>& pods,
+                        const std::vector<json::value>& events,
+                        std::size_t max_events) {
+    std::string out;
+    const std::string name = text(db.at("metadata", "name"));
+    std::string phase = text(db.at("status", "phase"));
+    out += "Database " + text(db.at("metadata", "namespace")) + "/" + name + ": " +
+           text(db.at("spec", "engine")) + " " + text(db.at("spec", "version")) + ", phase " +
+           (phase.empty() ? "(no status yet)" : phase) + "\n";
+    if (std::string endpoint = text(db.at("status", "endpoint")); !endpoint.empty())
+        out += "  endpoint " + endpoint + ", credentials in Secret " + text(db.at("status", "secretName")) +
+               "\n";
+    long replicas = db.at("spec", "replicas") ? number(db.at("spec", "replicas")) : 1;
+    out += "  ready " + std::to_string(number(db.at("status", "readyReplicas"))) + "/" +
+           std::to_string(replicas);
+    if (std::string primary = text(db.at("status", "currentPrimary")); !primary.empty())
+        out += ", primary " + primary;
+    if (std::string image = text(db.at("status", "currentImage")); !image.empty())
+        out += ", image " + image;
+    out += "\n";
+
+    out += "Conditions:\n";
+    const json::array& conditions = items(db.at("status", "conditions"));
+    if (conditions.empty())
+        out += "  (none yet)\n";
+    for (const json::value& c : conditions)
+        out += "  " + pad(text(c.at("type")), 20) + pad(text(c.at("status")), 8) +
+               pad(text(c.at("reason")), 24) + text(c.at("message")) + "\n";
+
+    if (const json::array& instances = items(db.at("status", "instances")); !instances.empty()) {
+        out += "Instances:\n";
+        for (const json::value& i : instances) {
+            out += "  " + pad(text(i.at("name")), 20) + pad(text(i.at("role")), 9) +
+                   (i.at("ready") && i.at("ready")->bool_or(false) ? "ready" : "not ready");
+            if (i.at("timeline"))
+                out += ", timeline " + std::to_string(number(i.at("timeline")));
+            if (i.at("lagBytes"))
+                out += ", lag " + std::to_string(number(i.at("lagBytes"))) + " bytes";
+            if (i.at("lagSeconds"))
+                out += " / " + std::to_string(number(i.at("lagSeconds"))) + " s";
+            out += "\n";
+        }
+    }
+
+    out += "Pods:\n";
+    if (pods.empty())
+        out += "  (none)\n";
+    for (const json::value& pod : pods)
+        pod_line(out, pod);
+
+    out += "Backups:\n";
+    const json::value* enabled = db.at("spec", "backup", "enabled");
+    if (enabled && !enabled->bool_or(true)) {
+        out += "  off (spec.backup.enabled is false)\n";
+    } else {
+        std::string schedule = text(db.at("spec", "backup", "schedule"));
+        out += "  schedule \"" + (schedule.empty() ? std::string("0 2 * * *") : schedule) + "\"";
+        std::string success = text(db.at("status", "backup", "lastSuccessfulTime"));
+        out += ", last success " + (success.empty() ? std::string("never") : success);
+        if (std::string failure = text(db.at("status", "backup", "lastFailureTime")); !failure.empty())
+            out += ", last failure " + failure + " (" + text(db.at("status", "backup", "lastFailure")) + ")";
+        out += "\n";
+        if (std::string dump = text(db.at("status", "backup", "lastDump", "name")); !dump.empty())
+            out += "  last dump " + dump + " (" +
+                   std::to_string(number(db.at("status", "backup", "lastDump", "bytes"))) + " bytes, job " +
+                   text(db.at("status", "backup", "lastDump", "job")) + ")\n";
+    }
+
+    std::vector<const json::value*> sorted;
+    for (const json::value& e : events)
+        sorted.push_back(&e);
+    std::stable_sort(sorted.begin(), sorted.end(), [](const json::value* a, const json::value* b) {
+        return event_time(*a) < event_time(*b);
+    });
+    if (sorted.size() > max_events)
+        sorted.erase(sorted.begin(), sorted.end() - static_cast<std::ptrdiff_t>(max_events));
+    out += "Recent events:\n";
+    if (sorted.empty())
+        out += "  (none)\n";
+    for (const json::value* e : sorted) {
+        long count = number(e->at("count"));
+        out += "  " + event_time(*e) + "  " + pad(text(e->at("type")), 8) + text(e->at("reason")) + ": " +
+               text(e->at("message")) + (count > 1 ? " (x" + std::to_string(count) + ")" : "") + "\n";
+    }
+    return out;
+}
+
+json::value restored_database(const json::value& source, const std::string& name, const std::string& dump) {
+    json::object spec{
+        {"engine", text(source.at("spec", "engine"))},
+        {"version", text(source.at("spec", "version"))},
+        {"storage", text(source.at("spec", "storage"))},
+        {"bootstrap",
+         json::object{{"fromBackup",
+                       json::object{{"claimName", text(source.at("metadata", "name")) + "-backup"},
+                                    {"dump", dump.empty() ? std::string("latest") : dump}}}}},
+    };
+    return json::object{
+        {"apiVersion", text(source.at("apiVersion"))},
+        {"kind", std::string("Database")},
+        {"metadata", json::object{{"name", name}, {"namespace", text(source.at("metadata", "namespace"))}}},
+        {"spec", std::move(spec)},
+    };
+}
+
+std::string connect_script(const std::string& engine) {
+    // (Single-quoted by the caller's argv: the variables expand in the container, never on a
+    // command line.)
+    if (engine == "postgresql")
+        return R"(PGPASSWORD="$KUBECORO_APP_PASSWORD" exec psql -h 127.0.0.1 -U app app "$@")";
+    if (engine == "mysql")
+        return R"(MYSQL_PWD="$MYSQL_PASSWORD" exec mysql -h 127.0.0.1 -u app app "$@")";
+    if (engine == "mariadb")
+        return R"(MYSQL_PWD="$MARIADB_PASSWORD" exec mariadb -h 127.0.0.1 -u app app "$@")";
+    return "";
+}
+
+} // namespace kubecoro::plugin
