@@ -1,5 +1,6 @@
 #include "plugin.hpp"
 
+#include "arguments.hpp"
 #include "views.hpp"
 #include <kubecoro/api/resource.hpp>
 #include <kubecoro/client/client.hpp>
@@ -25,56 +26,22 @@ namespace {
 const api::resource databases{"kubecoro.dev", "v1alpha1", "databases", "Database"};
 const api::resource pods{"", "v1", "pods", "Pod"};
 const api::resource events{"", "v1", "events", "Event"};
+const api::resource jobs{"batch", "v1", "jobs", "Job"};
 const std::string instance_label = "app.kubernetes.io/instance";
-
-struct command_line {
-    std::string command;
-    std::vector<std::string> positional;
-    std::map<std::string, std::string> flags; // --name value / --name=value / -n value
-    std::vector<std::string> passthrough;     // after "--"
-    std::string error;
-};
-
-command_line parse(const std::vector<std::string>& args) {
-    command_line c;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        if (a == "--") {
-            c.passthrough.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
-            break;
-        }
-        if (a == "-n" || a.rfind("--", 0) == 0) {
-            std::string name = a == "-n" ? "namespace" : a.substr(2);
-            std::string value;
-            if (auto eq = name.find('='); eq != std::string::npos) {
-                value = name.substr(eq + 1);
-                name.resize(eq);
-            } else if (name == "wait" || name == "help") {
-                value = "true";
-            } else if (i + 1 < args.size()) {
-                value = args[++i];
-            } else {
-                c.error = "flag " + a + " needs a value";
-                return c;
-            }
-            c.flags[name] = value;
-        } else if (c.command.empty()) {
-            c.command = a;
-        } else {
-            c.positional.push_back(a);
-        }
-    }
-    return c;
-}
+const std::string managed_by = "app.kubernetes.io/managed-by=kubecoro";
 
 std::string flag(const command_line& c, const std::string& name, std::string fallback = {}) {
     auto it = c.flags.find(name);
-    return it == c.flags.end() ? fallback : it->second;
+    return it == c.flags.end() || it->second.empty() ? fallback : it->second;
 }
 
 int fail(const std::string& message) {
     std::fprintf(stderr, "kubectl kubecoro: %s\n", message.c_str());
     return 1;
+}
+
+std::string text(const json::value* v) {
+    return v ? v->string_or("") : std::string();
 }
 
 std::string now_rfc3339_compact() {
@@ -93,7 +60,7 @@ struct session {
 
 awaitable<core::result<std::vector<json::value>>> server_pods(session& s, const std::string& db) {
     api::list_options o;
-    o.label_selector = instance_label + "=" + db + ",app.kubernetes.io/component=database";
+    o.label_selector = instance_label + "=" + db + ",app.kubernetes.io/component=database," + managed_by;
     auto list = co_await s.api.list_all(pods, s.ns, o);
     if (!list)
         co_return core::fail(list.error());
@@ -101,7 +68,7 @@ awaitable<core::result<std::vector<json::value>>> server_pods(session& s, const 
 }
 
 awaitable<int> status(session& s, const command_line& c) {
-    const std::string& name = c.positional.front();
+    const std::string& name = c.database;
     auto db = co_await s.api.get(databases, s.ns, name);
     if (!db)
         co_return fail("database " + s.ns + "/" + name + ": " + db.error().message);
@@ -116,13 +83,51 @@ awaitable<int> status(session& s, const command_line& c) {
     co_return 0;
 }
 
+// The backup Job of one request: the operator names it in the annotation kubecoro.dev/backup-now
+// it copies from the Database (scheduled Jobs have none).
+awaitable<core::result<std::optional<json::value>>>
+request_job(session& s, const std::string& db, const std::string& token) {
+    api::list_options o;
+    o.label_selector = instance_label + "=" + db + ",app.kubernetes.io/component=backup," + managed_by;
+    auto list = co_await s.api.list_all(jobs, s.ns, o);
+    if (!list)
+        co_return core::fail(list.error());
+    for (json::value& j : list->items)
+        if (text(j.at("metadata", "annotations", "kubecoro.dev/backup-now")) == token)
+            co_return std::optional<json::value>(std::move(j));
+    co_return std::optional<json::value>();
+}
+
+// "Complete" or "Failed" (with the condition's reason and message) once the Job has ended.
+std::optional<std::string> job_end(const json::value& job, std::string& why) {
+    if (const json::array* conditions =
+            job.at("status", "conditions") ? job.at("status", "conditions")->if_array() : nullptr)
+        for (const json::value& c : *conditions)
+            if (text(c.at("status")) == "True" &&
+                (text(c.at("type")) == "Complete" || text(c.at("type")) == "Failed")) {
+                why = text(c.at("reason")) + ": " + text(c.at("message"));
+                return text(c.at("type"));
+            }
+    return std::nullopt;
+}
+
 awaitable<int> backup(session& s, const command_line& c) {
-    const std::string& name = c.positional.front();
-    const std::string request = std::to_string(std::time(nullptr));
+    const std::string& name = c.database;
+    auto db = co_await s.api.get(databases, s.ns, name);
+    if (!db)
+        co_return fail("database " + s.ns + "/" + name + ": " + db.error().message);
+    if (const json::value* enabled = db->at("spec", "backup", "enabled"); enabled && !enabled->bool_or(true))
+        co_return fail("database " + s.ns + "/" + name + " has backups off (spec.backup.enabled is false)");
+    if (const json::value* paused = db->at("spec", "paused"); paused && paused->bool_or(false))
+        co_return fail("database " + s.ns + "/" + name +
+                       " is paused (spec.paused): nothing runs until it is resumed");
+    // A token of its own (microseconds): two requests never share one.
+    const std::string token = std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                 std::chrono::system_clock::now().time_since_epoch())
+                                                 .count());
     // A merge patch of the one annotation, as `kubectl annotate --overwrite` sends. (Arguments
     // named: g++ 12 miscompiles temporaries in co_await expressions.)
-    const std::string body =
-        R"({"metadata":{"annotations":{"kubecoro.dev/backup-now":")" + request + R"("}}})";
+    const std::string body = R"({"metadata":{"annotations":{"kubecoro.dev/backup-now":")" + token + R"("}}})";
     const api::patch_options options;
     auto patched = co_await s.api.patch(databases, s.ns, name, api::patch_type::merge, body, options);
     if (!patched)
@@ -130,54 +135,61 @@ awaitable<int> backup(session& s, const command_line& c) {
     std::printf("backup of %s/%s requested (kubecoro.dev/backup-now=%s)\n",
                 s.ns.c_str(),
                 name.c_str(),
-                request.c_str());
+                token.c_str());
     if (flag(c, "wait") != "true")
         co_return 0;
-    // Until the status records this request and a backup that ended after it.
-    const std::string requested_at = [] {
-        std::time_t t = std::time(nullptr);
-        std::tm tm{};
-        gmtime_r(&t, &tm);
-        char buf[32];
-        std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-        return std::string(buf);
-    }();
+    // Until this request's own Job ends (the operator makes it once it has seen the request).
+    const auto limit = std::chrono::steady_clock::now() + *parse_timeout(flag(c, "timeout", "30m"));
     asio::steady_timer timer(co_await asio::this_coro::executor);
-    for (int i = 0; i < 300; ++i) {
-        auto db = co_await s.api.get(databases, s.ns, name);
-        if (db) {
-            auto str = [&](std::initializer_list<std::string_view> path) {
-                const json::value* v = &*db;
-                for (auto k : path)
-                    v = v ? v->at(k) : nullptr;
-                return v ? v->string_or("") : std::string();
-            };
-            if (str({"status", "backup", "lastRequest"}) == request) {
-                if (str({"status", "backup", "lastFailureTime"}) >= requested_at) {
-                    std::printf("backup failed: %s\n", str({"status", "backup", "lastFailure"}).c_str());
-                    co_return 1;
+    std::string job_name;
+    while (std::chrono::steady_clock::now() < limit) {
+        auto job = co_await request_job(s, name, token);
+        if (job && *job) {
+            job_name = text((*job)->at("metadata", "name"));
+            std::string why;
+            if (auto end = job_end(**job, why); end == "Failed") {
+                std::printf("backup failed: job %s (%s)\n", job_name.c_str(), why.c_str());
+                co_return 1;
+            } else if (end == "Complete") {
+                // The dump's name, once the status records this Job's.
+                for (int i = 0; i < 10; ++i) {
+                    auto now = co_await s.api.get(databases, s.ns, name);
+                    if (now && text(now->at("status", "backup", "lastDump", "job")) == job_name) {
+                        std::printf("backup done: %s (job %s)\n",
+                                    text(now->at("status", "backup", "lastDump", "name")).c_str(),
+                                    job_name.c_str());
+                        co_return 0;
+                    }
+                    timer.expires_after(std::chrono::seconds(1));
+                    co_await timer.async_wait(asio::use_awaitable);
                 }
-                if (str({"status", "backup", "lastSuccessfulTime"}) >= requested_at) {
-                    std::printf("backup done: %s\n", str({"status", "backup", "lastDump", "name"}).c_str());
-                    co_return 0;
-                }
+                std::printf("backup done: job %s\n", job_name.c_str());
+                co_return 0;
             }
         }
         timer.expires_after(std::chrono::seconds(2));
         co_await timer.async_wait(asio::use_awaitable);
     }
-    co_return fail("no result for the backup within 10 minutes; see kubectl kubecoro status " + name);
+    co_return fail(
+        "the backup " +
+        (job_name.empty() ? std::string("has not started") : "job " + job_name + " has not ended") +
+        " within --timeout " + flag(c, "timeout", "30m") + "; see kubectl kubecoro status " + name);
 }
 
 awaitable<int> restore(session& s, const command_line& c) {
-    const std::string& name = c.positional.front();
+    const std::string& name = c.database;
     const std::string from = flag(c, "from");
-    if (from.empty())
-        co_return fail("restore NEW --from SOURCE [--dump NAME]: --from is required");
+    const std::string dump = flag(c, "dump", "latest");
     auto source = co_await s.api.get(databases, s.ns, from);
     if (!source)
         co_return fail("database " + s.ns + "/" + from + ": " + source.error().message);
-    json::value object = restored_database(*source, name, flag(c, "dump", "latest"));
+    if (const json::value* enabled = source->at("spec", "backup", "enabled");
+        enabled && !enabled->bool_or(true))
+        co_return fail("database " + s.ns + "/" + from + " has backups off: there is no dump to restore");
+    if (text(source->at("status", "backup", "lastSuccessfulTime")).empty())
+        co_return fail("database " + s.ns + "/" + from +
+                       " has no successful backup yet (kubectl kubecoro backup " + from + " --wait)");
+    json::value object = restored_database(*source, name, dump);
     auto created = co_await s.api.create(databases, s.ns, std::move(object));
     if (!created)
         co_return fail("database " + s.ns + "/" + name + ": " + created.error().message);
@@ -186,31 +198,40 @@ awaitable<int> restore(session& s, const command_line& c) {
         s.ns.c_str(),
         name.c_str(),
         from.c_str(),
-        flag(c, "dump", "latest").c_str(),
+        dump.c_str(),
         name.c_str());
     co_return 0;
 }
 
 // Objects as JSON files, Secrets never read; logs of the operator's pods and the server pods.
 awaitable<int> report(session& s, const command_line& c) {
-    const std::string& name = c.positional.front();
+    const std::string& name = c.database;
     namespace fs = std::filesystem;
     fs::path dir = flag(c, "dir", "kubecoro-report-" + name + "-" + now_rfc3339_compact());
     std::error_code ec;
+    if (fs::exists(dir, ec) && !fs::is_empty(dir, ec))
+        co_return fail(dir.string() + " exists and is not empty: name another with --dir");
+    auto db = co_await s.api.get(databases, s.ns, name);
+    if (!db)
+        co_return fail("database " + s.ns + "/" + name + ": " + db.error().message);
     fs::create_directories(dir, ec);
     if (ec)
         co_return fail(dir.string() + ": " + ec.message());
     int written = 0;
-    auto save = [&](const std::string& file, const std::string& text) {
-        std::ofstream(dir / file) << text;
-        ++written;
+    bool write_failed = false;
+    auto save = [&](const std::string& file, const std::string& content) {
+        std::ofstream out(dir / file);
+        out << content;
+        out.close();
+        if (out)
+            ++written;
+        else
+            write_failed = true;
     };
-    auto db = co_await s.api.get(databases, s.ns, name);
-    if (!db)
-        co_return fail("database " + s.ns + "/" + name + ": " + db.error().message);
     save("database.json", json::write(*db));
     api::list_options by_instance;
-    by_instance.label_selector = instance_label + "=" + name;
+    // (managed-by too: another application's objects of the same instance name stay out.)
+    by_instance.label_selector = instance_label + "=" + name + "," + managed_by;
     const std::vector<api::resource> kinds{
         {"apps", "v1", "statefulsets", "StatefulSet"},
         {"", "v1", "services", "Service"},
@@ -238,7 +259,7 @@ awaitable<int> report(session& s, const command_line& c) {
     std::vector<std::pair<std::string, std::string>> logs; // namespace, pod
     if (auto members = co_await server_pods(s, name))
         for (const json::value& p : *members)
-            logs.emplace_back(s.ns, p.at("metadata", "name")->string_or(""));
+            logs.emplace_back(s.ns, text(p.at("metadata", "name")));
     api::list_options operators;
     operators.label_selector = "app.kubernetes.io/name=kubecoro,app.kubernetes.io/component=operator";
     const std::string all_namespaces;
@@ -252,6 +273,9 @@ awaitable<int> report(session& s, const command_line& c) {
         save("log-" + pod_ns + "-" + pod + ".txt",
              log ? log->body : "(not readable: " + log.error().message + ")\n");
     }
+    if (write_failed)
+        co_return fail("could not write every file in " + dir.string() + " (" + std::to_string(written) +
+                       " written)");
     std::printf("%d files in %s (no Secret is read)\n", written, dir.string().c_str());
     co_return 0;
 }
@@ -264,6 +288,10 @@ int connect(const command_line& c, const std::string& ns, const std::string& eng
     std::vector<std::string> argv{"kubectl", "exec", "-i"};
     if (::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO))
         argv.push_back("-t");
+    // The same cluster and identity as the reads before: the kubeconfig and context given.
+    for (const std::string f : {"kubeconfig", "context"})
+        if (std::string v = flag(c, f); !v.empty())
+            argv.push_back("--" + f + "=" + v);
     const std::vector<std::string> rest{"-n", ns, pod, "-c", "database", "--", "sh", "-c", script, "sh"};
     argv.insert(argv.end(), rest.begin(), rest.end());
     argv.insert(argv.end(), c.passthrough.begin(), c.passthrough.end());
@@ -288,9 +316,13 @@ std::string usage() {
   kubectl kubecoro connect DB [-n NS] [-- ARGS]
                                               psql/mysql/mariadb on the primary as the application
                                               user (password from the server's environment)
-  kubectl kubecoro backup DB [-n NS] [--wait] a backup now (kubecoro.dev/backup-now)
+  kubectl kubecoro backup DB [-n NS] [--wait [--timeout 30m]]
+                                              a backup now (kubecoro.dev/backup-now); --wait until
+                                              its Job ends (exit 0: done, 1: failed)
   kubectl kubecoro restore NEW --from DB [--dump NAME] [-n NS]
-                                              a new Database from DB's backup (default: latest)
+                                              a new Database from DB's backup (default: latest),
+                                              with DB's engine, version, image, storage, storage
+                                              class, parameters and resources
   kubectl kubecoro report DB [-n NS] [--dir DIR]
                                               a directory for a bug report: the Database and its
                                               children, events, server and operator logs (no Secret)
@@ -301,58 +333,62 @@ to the kubeconfig context's; --kubeconfig and --context as for kubectl.
 }
 
 int run(const std::vector<std::string>& args) {
-    command_line c = parse(args);
-    if (!c.error.empty())
-        return fail(c.error);
-    if (c.command.empty() || c.command == "help" || flag(c, "help") == "true") {
-        std::fputs(usage().c_str(), stdout);
-        return c.command.empty() && flag(c, "help") != "true" ? 2 : 0;
+    command_line c = parse_arguments(args);
+    if (!c.error.empty()) {
+        std::fprintf(stderr, "kubectl kubecoro: %s (see kubectl kubecoro --help)\n", c.error.c_str());
+        return 2;
     }
-    const std::vector<std::string> known{"status", "connect", "backup", "restore", "report"};
-    if (std::find(known.begin(), known.end(), c.command) == known.end())
-        return fail("unknown command \"" + c.command + "\" (status, connect, backup, restore, report)");
-    if (c.positional.size() != 1)
-        return fail(c.command + ": name one Database");
+    if (c.help) {
+        std::fputs(usage().c_str(), stdout);
+        return 0;
+    }
     auto cfg = config::load({flag(c, "kubeconfig"), flag(c, "context")});
     if (!cfg)
         return fail(cfg.error().message);
-    std::string ns = flag(c, "namespace", cfg->namespace_.empty() ? "default" : cfg->namespace_);
+    const std::string ns = flag(c, "namespace", cfg->namespace_.empty() ? "default" : cfg->namespace_);
 
-    asio::io_context io(1);
-    client::client_options copts;
-    copts.user_agent = "kubectl-kubecoro";
-    auto api = client::client::create(io.get_executor(), *cfg, copts);
-    if (!api)
-        return fail(api.error().message);
     int code = 1;
     std::string connect_engine, connect_pod;
-    auto main = [&]() -> awaitable<void> {
-        session s{**api, ns};
-        if (c.command == "status")
-            code = co_await status(s, c);
-        else if (c.command == "backup")
-            code = co_await backup(s, c);
-        else if (c.command == "restore")
-            code = co_await restore(s, c);
-        else if (c.command == "report")
-            code = co_await report(s, c);
-        else { // connect: read the Database here, exec kubectl once the loop is done
-            auto db = co_await s.api.get(databases, ns, c.positional.front());
-            if (!db) {
-                code = fail("database " + ns + "/" + c.positional.front() + ": " + db.error().message);
-                co_return;
+    { // (The client and its connections end here: none is left open in kubectl exec.)
+        asio::io_context io(1);
+        client::client_options copts;
+        copts.user_agent = "kubectl-kubecoro";
+        auto api = client::client::create(io.get_executor(), *cfg, copts);
+        if (!api)
+            return fail(api.error().message);
+        auto main = [&]() -> awaitable<void> {
+            session s{**api, ns};
+            if (c.command == "status")
+                code = co_await status(s, c);
+            else if (c.command == "backup")
+                code = co_await backup(s, c);
+            else if (c.command == "restore")
+                code = co_await restore(s, c);
+            else if (c.command == "report")
+                code = co_await report(s, c);
+            else { // connect: read the Database here, exec kubectl once the client is gone
+                auto db = co_await s.api.get(databases, ns, c.database);
+                if (!db) {
+                    code = fail("database " + ns + "/" + c.database + ": " + db.error().message);
+                    co_return;
+                }
+                connect_engine = text(db->at("spec", "engine"));
+                connect_pod = primary_pod(*db);
+                code = 0;
             }
-            connect_engine = db->at("spec", "engine") ? db->at("spec", "engine")->string_or("") : "";
-            connect_pod = primary_pod(*db);
-            code = 0;
-        }
-    };
-    asio::co_spawn(io, main(), [&](std::exception_ptr e) {
-        if (e)
-            code = fail("unexpected error");
-        io.stop();
-    });
-    io.run();
+        };
+        asio::co_spawn(io, main(), [&](std::exception_ptr e) {
+            if (e) {
+                try {
+                    std::rethrow_exception(e);
+                } catch (const std::exception& ex) {
+                    code = fail(std::string("unexpected error: ") + ex.what());
+                }
+            }
+            io.stop();
+        });
+        io.run();
+    }
     if (c.command == "connect" && code == 0)
         return connect(c, ns, connect_engine, connect_pod);
     return code;

@@ -151,11 +151,16 @@ json::value restored_database(const json::value& source, const std::string& name
         {"engine", text(source.at("spec", "engine"))},
         {"version", text(source.at("spec", "version"))},
         {"storage", text(source.at("spec", "storage"))},
-        {"bootstrap",
-         json::object{{"fromBackup",
-                       json::object{{"claimName", text(source.at("metadata", "name")) + "-backup"},
-                                    {"dump", dump.empty() ? std::string("latest") : dump}}}}},
     };
+    // What the dump may need to load: the same image (extensions), parameters
+    // (shared_preload_libraries), resources and storage class.
+    for (const char* field : {"image", "storageClassName", "parameters", "resources"})
+        if (const json::value* v = source.at("spec", field))
+            spec.set(field, *v);
+    spec.set("bootstrap",
+             json::object{{"fromBackup",
+                           json::object{{"claimName", text(source.at("metadata", "name")) + "-backup"},
+                                        {"dump", dump.empty() ? std::string("latest") : dump}}}});
     return json::object{
         {"apiVersion", text(source.at("apiVersion"))},
         {"kind", std::string("Database")},

@@ -16,8 +16,9 @@ std::string status_text(const json::value& db,
                         const std::vector<json::value>& events,
                         std::size_t max_events = 10);
 
-// `restore`: a new Database `name` with `source`'s engine, version and storage, bootstrapped from
-// the dump `dump` ("latest" or a dump's name) in `source`'s backup claim.
+// `restore`: a new Database `name` with `source`'s engine, version, storage, and image, storage
+// class, parameters and resources where set, bootstrapped from the dump `dump` ("latest" or a
+// dump's name) in `source`'s backup claim.
 json::value restored_database(const json::value& source, const std::string& name, const std::string& dump);
 
 // `connect`: the shell command run in the server container: the engine's client as the

@@ -24,7 +24,7 @@ for d in pg maria; do
 apiVersion: kubecoro.dev/v1alpha1
 kind: Database
 metadata: {name: $d}
-spec: {engine: ${engine[$d]}, version: "${version[$d]}", storage: 1Gi, deletionPolicy: Delete}
+spec: {engine: ${engine[$d]}, version: "${version[$d]}", storage: 1Gi, deletionPolicy: Delete$([[ $d == maria ]] && echo ", backup: {enabled: false}")}
 YAML
 done
 for d in pg maria; do
@@ -44,7 +44,8 @@ pw=$(kubectl get secret pg-credentials -n "$ns" -o 'jsonpath={.data.password}' |
 echo "$pw" >>"$E2E_LOGS/secrets.txt" # (run.sh: in no operator log)
 
 out=$(kk backup pg -n "$ns" --wait 2>&1) && rc=0 || rc=$?
-check "plugin: backup --wait ends with a dump (exit $rc: $(tail -1 <<<"$out"))" grep -qE '^backup done: [0-9]{8}T[0-9]{6}Z$' <<<"$out"
+check "plugin: backup --wait ends with this request's Job and its dump (exit $rc: $(tail -1 <<<"$out"))" \
+  grep -qE '^backup done: [0-9]{8}T[0-9]{6}Z \(job pg-backup-[0-9a-f]{7}\)$' <<<"$out"
 out=$(kk restore pg-copy --from pg -n "$ns" 2>&1) && rc=0 || rc=$?
 check "plugin: restore creates a Database from pg's backup (exit $rc)" grep -q "^database $ns/pg-copy created from pg's backup (dump latest)" <<<"$out"
 db_wait_ready pg-copy 240 || fail "plugin: pg-copy Ready"
@@ -59,9 +60,18 @@ check "plugin: the report holds no password" bash -c '! grep -rqF -- "$1" "$2"' 
 out=$(kk status nosuch -n "$ns" 2>&1) && rc=0 || rc=$?
 check "plugin: a missing Database -> exit 1 and a message (${out:0:100})" bash -c '[[ $1 == 1 && $2 == *"nosuch"*"not found"* ]]' _ "$rc" "$out"
 out=$(kk frobnicate pg 2>&1) && rc=0 || rc=$?
-check "plugin: an unknown command -> exit 1 and the list (${out:0:100})" bash -c '[[ $1 == 1 && $2 == *"status, connect, backup, restore, report"* ]]' _ "$rc" "$out"
+check "plugin: an unknown command -> exit 2 and the list (${out:0:100})" bash -c '[[ $1 == 2 && $2 == *"status, connect, backup, restore, report"* ]]' _ "$rc" "$out"
 out=$(kk restore x -n "$ns" 2>&1) && rc=0 || rc=$?
-check "plugin: restore without --from -> exit 1 ($out)" bash -c '[[ $1 == 1 && $2 == *"--from is required"* ]]' _ "$rc" "$out"
+check "plugin: restore without --from -> exit 2 ($out)" bash -c '[[ $1 == 2 && $2 == *"--from is required"* ]]' _ "$rc" "$out"
+out=$(kk status pg -n "$ns" --cluster=other 2>&1) && rc=0 || rc=$?
+check "plugin: a flag it does not take -> exit 2, not ignored ($out)" bash -c '[[ $1 == 2 && $2 == *"unknown flag --cluster"* ]]' _ "$rc" "$out"
+out=$(kk backup maria -n "$ns" 2>&1) && rc=0 || rc=$?
+check "plugin: backup of a Database with backups off -> exit 1, nothing requested ($out)" \
+  bash -c '[[ $1 == 1 && $2 == *"backups off"* && -z $(kubectl get db maria -n "$3" -o "jsonpath={.metadata.annotations.kubecoro\.dev/backup-now}") ]]' _ "$rc" "$out" "$ns"
+out=$(kk restore maria-copy --from maria -n "$ns" 2>&1) && rc=0 || rc=$?
+check "plugin: restore from a Database without a backup -> exit 1 ($out)" bash -c '[[ $1 == 1 && $2 == *"backups off"* ]]' _ "$rc" "$out"
+out=$(kk report pg -n "$ns" --dir "$report/pg" 2>&1) && rc=0 || rc=$?
+check "plugin: report into a directory that is not empty -> exit 1 ($out)" bash -c '[[ $1 == 1 && $2 == *"not empty"* ]]' _ "$rc" "$out"
 
 for d in pg maria pg-copy; do kubectl delete db "$d" -n "$ns" --wait=false >/dev/null; done
 wait_until 120 bash -c '[[ -z $(kubectl get db -n "$1" -o name) ]]' _ "$ns" || fail "plugin: the Databases deleted"

@@ -787,8 +787,11 @@ render_cronjob(const api::object_meta& db, const database_spec& spec, std::strin
 
 json::value render_backup_job(const api::object_meta& db, const database_spec& spec, std::string_view token) {
     label_map job_labels = labels(db, spec.engine, backup_component);
-    json::object o =
-        object_header("batch/v1", "Job", child_metadata(backup_job_name(db, token), db, job_labels, kind));
+    json::value meta = child_metadata(backup_job_name(db, token), db, job_labels, kind);
+    // The request it answers (`kubectl kubecoro backup --wait` finds its Job by it).
+    if (auto* m = meta.if_object())
+        m->set("annotations", json::object{{std::string(backup_now_annotation), std::string(token)}});
+    json::object o = object_header("batch/v1", "Job", std::move(meta));
     o.set("spec", backup_job_spec(db, spec));
     return o;
 }

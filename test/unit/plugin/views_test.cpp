@@ -22,6 +22,8 @@ const char* replicated = R"({
   "apiVersion": "kubecoro.dev/v1alpha1", "kind": "Database",
   "metadata": {"name": "pg", "namespace": "shop"},
   "spec": {"engine": "postgresql", "version": "15", "storage": "5Gi", "replicas": 2,
+           "image": "mirror.example/postgis:15", "storageClassName": "fast",
+           "parameters": {"shared_preload_libraries": "postgis"}, "resources": {"requests": {"memory": "2Gi"}},
            "backup": {"schedule": "0 3 * * *"}},
   "status": {"phase": "Degraded", "readyReplicas": 1, "currentPrimary": "pg-1", "endpoint": "pg.shop.svc:5432",
              "secretName": "pg-credentials", "currentImage": "postgres:15",
@@ -78,12 +80,14 @@ TEST_CASE("status_text: a Database without status, pods or events says so") {
     CHECK(has(t, "Recent events:\n  (none)\n"));
 }
 
-TEST_CASE("restored_database: the source's engine, version and storage, from its backup claim") {
+TEST_CASE("restored_database: the source's engine, version, storage, image, class, parameters, resources") {
     json::value db = restored_database(parse(replicated), "pg-copy", "20260101T030000Z");
     CHECK(
         json::write(db) ==
         R"({"apiVersion":"kubecoro.dev/v1alpha1","kind":"Database","metadata":{"name":"pg-copy","namespace":"shop"},)"
-        R"("spec":{"engine":"postgresql","version":"15","storage":"5Gi",)"
+        R"("spec":{"engine":"postgresql","version":"15","storage":"5Gi","image":"mirror.example/postgis:15",)"
+        R"("storageClassName":"fast","parameters":{"shared_preload_libraries":"postgis"},)"
+        R"("resources":{"requests":{"memory":"2Gi"}},)"
         R"("bootstrap":{"fromBackup":{"claimName":"pg-backup","dump":"20260101T030000Z"}}}})");
     CHECK(json::write(
               *restored_database(parse(replicated), "x", "").at("spec", "bootstrap", "fromBackup", "dump")) ==
