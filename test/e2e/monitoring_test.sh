@@ -30,6 +30,41 @@ exprs = [t["expr"] for p in d["panels"] for t in p.get("targets", [])]
 assert exprs and all(exprs), "a panel without a query"
 print("\n".join(exprs))' "$mon/grafana-dashboard.json") || fail "monitoring: the Grafana dashboard is JSON with a query in every panel"
 
+# The component as a user adds it: an overlay of manifests/ with components: [monitoring]; the
+# ServiceMonitor selects the metrics Service and names its port, the PodMonitor the operator's pod.
+overlay=$rules_dir/overlay
+mkdir -p "$overlay"
+printf '%s\n' 'apiVersion: kustomize.config.k8s.io/v1beta1' 'kind: Kustomization' \
+  "resources: [$(realpath --relative-to="$overlay" "$E2E_ROOT/manifests")]" \
+  "components: [$(realpath --relative-to="$overlay" "$mon")]" >"$overlay/kustomization.yaml"
+out=$(kubectl kustomize "$overlay" 2>&1) && rc=0 || rc=$?
+if [[ $rc != 0 && $out == *omponent* ]]; then
+  echo "INFO monitoring: this kubectl's kustomize has no components (kubectl >= 1.21 has): not checked"
+else
+  bash "$E2E_ROOT/test/ensure-packages.sh" python3-yaml >/dev/null 2>&1
+  problems=$( (echo "$out"; echo "---"; cat "$mon/podmonitor.yaml") | /usr/bin/python3 -c '
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(sys.stdin) if d]
+kinds = {d["kind"] for d in docs}
+problems = [k + " missing" for k in ("ServiceMonitor", "PrometheusRule", "PodMonitor") if k not in kinds]
+if not problems:
+    sm = next(d for d in docs if d["kind"] == "ServiceMonitor")
+    pm = next(d for d in docs if d["kind"] == "PodMonitor")
+    svc = next(d for d in docs if d["kind"] == "Service" and d["metadata"]["name"] == "kubecoro-metrics")
+    pod = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]
+    if not set(sm["spec"]["selector"]["matchLabels"].items()) <= set(svc["metadata"]["labels"].items()):
+        problems.append("the ServiceMonitor does not select kubecoro-metrics")
+    if sm["spec"]["endpoints"][0]["port"] not in [p["name"] for p in svc["spec"]["ports"]]:
+        problems.append("the ServiceMonitor names a port kubecoro-metrics lacks")
+    if not set(pm["spec"]["selector"]["matchLabels"].items()) <= set(pod["metadata"]["labels"].items()):
+        problems.append("the PodMonitor does not select the operator pod")
+    ports = [p["name"] for c in pod["spec"]["containers"] for p in c.get("ports", [])]
+    if pm["spec"]["podMetricsEndpoints"][0]["port"] not in ports:
+        problems.append("the PodMonitor names a port the operator pod lacks")
+print("; ".join(problems))' 2>&1)
+  check "monitoring: an overlay with the component renders; its monitors select the Service and pod (${problems:-ok})" [ -z "$problems" ]
+fi
+
 install_crds || fail "monitoring: CRDs installed"
 ns=$(new_namespace mon)
 start_operator mon --controllers=database --leader-elect --leader-election-namespace="$ns" ||
