@@ -138,6 +138,10 @@ apply_children(runtime::managed_context& ctx, const resources& rs, const std::ve
 // Events for what this reconcile is about to change, judged against what exists.
 void record_changes(runtime::managed_context& ctx, const database_spec& spec, const observed_state& seen) {
     if (!seen.statefulset) {
+        // Once: a reconcile that runs before the cache has the StatefulSet the first one created
+        // finds the status that first one wrote.
+        if (ctx.primary().body.at("status", "observedGeneration"))
+            return;
         ctx.record(runtime::event_type::normal,
                    "Creating",
                    std::string("creating ") + std::string(to_string(spec.engine)) + " " + spec.version);

@@ -137,6 +137,13 @@ TEST_CASE_FIXTURE(fixture,
     CHECK(condition("db1", "Ready") == "True/AllReplicasReady");
     CHECK(cluster.count("PATCH", "/databases/db1/status") == status_writes + 1);
     CHECK(cluster.said("Creating") == 1);
+
+    // No StatefulSet in the cache once the status has been written (a cache behind the first
+    // reconcile's own create, or a deleted StatefulSet): applied again, not "Creating" again.
+    cluster.remove(statefulsets, "demo", "db1");
+    REQUIRE(db.settle());
+    CHECK(cluster.get(statefulsets, "demo", "db1"));
+    CHECK(cluster.said("Creating") == 1);
     for (const auto& r : cluster.requests())
         if (r.path.ends_with("/status"))
             CHECK(r.body.find("\"resourceVersion\"") != std::string::npos);
