@@ -16,7 +16,6 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <optional>
 #include <unistd.h>
 
@@ -38,10 +37,6 @@ std::string flag(const command_line& c, const std::string& name, std::string fal
 int fail(const std::string& message) {
     std::fprintf(stderr, "kubectl kubecoro: %s\n", message.c_str());
     return 1;
-}
-
-std::string text(const json::value* v) {
-    return v ? v->string_or("") : std::string();
 }
 
 std::string now_rfc3339_compact() {
@@ -93,7 +88,7 @@ request_job(session& s, const std::string& db, const std::string& token) {
     if (!list)
         co_return core::fail(list.error());
     for (json::value& j : list->items)
-        if (text(j.at("metadata", "annotations", "kubecoro.dev/backup-now")) == token)
+        if (string_at(j.at("metadata", "annotations", "kubecoro.dev/backup-now")) == token)
             co_return std::optional<json::value>(std::move(j));
     co_return std::optional<json::value>();
 }
@@ -103,10 +98,10 @@ std::optional<std::string> job_end(const json::value& job, std::string& why) {
     if (const json::array* conditions =
             job.at("status", "conditions") ? job.at("status", "conditions")->if_array() : nullptr)
         for (const json::value& c : *conditions)
-            if (text(c.at("status")) == "True" &&
-                (text(c.at("type")) == "Complete" || text(c.at("type")) == "Failed")) {
-                why = text(c.at("reason")) + ": " + text(c.at("message"));
-                return text(c.at("type"));
+            if (string_at(c.at("status")) == "True" &&
+                (string_at(c.at("type")) == "Complete" || string_at(c.at("type")) == "Failed")) {
+                why = string_at(c.at("reason")) + ": " + string_at(c.at("message"));
+                return string_at(c.at("type"));
             }
     return std::nullopt;
 }
@@ -145,7 +140,7 @@ awaitable<int> backup(session& s, const command_line& c) {
     while (std::chrono::steady_clock::now() < limit) {
         auto job = co_await request_job(s, name, token);
         if (job && *job) {
-            job_name = text((*job)->at("metadata", "name"));
+            job_name = string_at((*job)->at("metadata", "name"));
             std::string why;
             if (auto end = job_end(**job, why); end == "Failed") {
                 std::printf("backup failed: job %s (%s)\n", job_name.c_str(), why.c_str());
@@ -154,9 +149,9 @@ awaitable<int> backup(session& s, const command_line& c) {
                 // The dump's name, once the status records this Job's.
                 for (int i = 0; i < 10; ++i) {
                     auto now = co_await s.api.get(databases, s.ns, name);
-                    if (now && text(now->at("status", "backup", "lastDump", "job")) == job_name) {
+                    if (now && string_at(now->at("status", "backup", "lastDump", "job")) == job_name) {
                         std::printf("backup done: %s (job %s)\n",
-                                    text(now->at("status", "backup", "lastDump", "name")).c_str(),
+                                    string_at(now->at("status", "backup", "lastDump", "name")).c_str(),
                                     job_name.c_str());
                         co_return 0;
                     }
@@ -186,7 +181,7 @@ awaitable<int> restore(session& s, const command_line& c) {
     if (const json::value* enabled = source->at("spec", "backup", "enabled");
         enabled && !enabled->bool_or(true))
         co_return fail("database " + s.ns + "/" + from + " has backups off: there is no dump to restore");
-    if (text(source->at("status", "backup", "lastSuccessfulTime")).empty())
+    if (string_at(source->at("status", "backup", "lastSuccessfulTime")).empty())
         co_return fail("database " + s.ns + "/" + from +
                        " has no successful backup yet (kubectl kubecoro backup " + from + " --wait)");
     json::value object = restored_database(*source, name, dump);
@@ -259,7 +254,7 @@ awaitable<int> report(session& s, const command_line& c) {
     std::vector<std::pair<std::string, std::string>> logs; // namespace, pod
     if (auto members = co_await server_pods(s, name))
         for (const json::value& p : *members)
-            logs.emplace_back(s.ns, text(p.at("metadata", "name")));
+            logs.emplace_back(s.ns, string_at(p.at("metadata", "name")));
     api::list_options operators;
     operators.label_selector = "app.kubernetes.io/name=kubecoro,app.kubernetes.io/component=operator";
     const std::string all_namespaces;
@@ -372,7 +367,7 @@ int run(const std::vector<std::string>& args) {
                     code = fail("database " + ns + "/" + c.database + ": " + db.error().message);
                     co_return;
                 }
-                connect_engine = text(db->at("spec", "engine"));
+                connect_engine = string_at(db->at("spec", "engine"));
                 connect_pod = primary_pod(*db);
                 code = 0;
             }

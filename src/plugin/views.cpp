@@ -6,10 +6,6 @@
 namespace kubecoro::plugin {
 namespace {
 
-std::string text(const json::value* v) {
-    return v ? v->string_or("") : std::string();
-}
-
 long number(const json::value* v) {
     return v ? static_cast<long>(v->int_or(0)) : 0;
 }
@@ -30,8 +26,8 @@ std::string pad(std::string s, std::size_t width) {
 std::string event_time(const json::value& e) {
     for (const json::value* t :
          {e.at("lastTimestamp"), e.at("eventTime"), e.at("metadata", "creationTimestamp")})
-        if (!text(t).empty())
-            return text(t);
+        if (!string_at(t).empty())
+            return string_at(t);
     return "";
 }
 
@@ -43,19 +39,24 @@ void pod_line(std::string& out, const json::value& pod) {
         if (c.at("ready") && c.at("ready")->bool_or(false))
             ready = "ready";
     }
-    std::string role = text(pod.at("metadata", "labels", "kubecoro.dev/role"));
-    out += "  " + pad(text(pod.at("metadata", "name")), 20) + pad(role.empty() ? "-" : role, 9) +
-           pad(text(pod.at("status", "phase")), 10) + pad(ready, 11) + "restarts " + std::to_string(restarts);
-    if (std::string node = text(pod.at("spec", "nodeName")); !node.empty())
+    std::string role = string_at(pod.at("metadata", "labels", "kubecoro.dev/role"));
+    out += "  " + pad(string_at(pod.at("metadata", "name")), 20) + pad(role.empty() ? "-" : role, 9) +
+           pad(string_at(pod.at("status", "phase")), 10) + pad(ready, 11) + "restarts " +
+           std::to_string(restarts);
+    if (std::string node = string_at(pod.at("spec", "nodeName")); !node.empty())
         out += "  node " + node;
     out += "\n";
 }
 
 } // namespace
 
+std::string string_at(const json::value* v) {
+    return v ? v->string_or("") : std::string();
+}
+
 std::string primary_pod(const json::value& db) {
-    std::string primary = text(db.at("status", "currentPrimary"));
-    return primary.empty() ? text(db.at("metadata", "name")) + "-0" : primary;
+    std::string primary = string_at(db.at("status", "currentPrimary"));
+    return primary.empty() ? string_at(db.at("metadata", "name")) + "-0" : primary;
 }
 
 std::string status_text(const json::value& db,
@@ -63,20 +64,20 @@ std::string status_text(const json::value& db,
                         const std::vector<json::value>& events,
                         std::size_t max_events) {
     std::string out;
-    const std::string name = text(db.at("metadata", "name"));
-    std::string phase = text(db.at("status", "phase"));
-    out += "Database " + text(db.at("metadata", "namespace")) + "/" + name + ": " +
-           text(db.at("spec", "engine")) + " " + text(db.at("spec", "version")) + ", phase " +
+    const std::string name = string_at(db.at("metadata", "name"));
+    std::string phase = string_at(db.at("status", "phase"));
+    out += "Database " + string_at(db.at("metadata", "namespace")) + "/" + name + ": " +
+           string_at(db.at("spec", "engine")) + " " + string_at(db.at("spec", "version")) + ", phase " +
            (phase.empty() ? "(no status yet)" : phase) + "\n";
-    if (std::string endpoint = text(db.at("status", "endpoint")); !endpoint.empty())
-        out += "  endpoint " + endpoint + ", credentials in Secret " + text(db.at("status", "secretName")) +
-               "\n";
+    if (std::string endpoint = string_at(db.at("status", "endpoint")); !endpoint.empty())
+        out += "  endpoint " + endpoint + ", credentials in Secret " +
+               string_at(db.at("status", "secretName")) + "\n";
     long replicas = db.at("spec", "replicas") ? number(db.at("spec", "replicas")) : 1;
     out += "  ready " + std::to_string(number(db.at("status", "readyReplicas"))) + "/" +
            std::to_string(replicas);
-    if (std::string primary = text(db.at("status", "currentPrimary")); !primary.empty())
+    if (std::string primary = string_at(db.at("status", "currentPrimary")); !primary.empty())
         out += ", primary " + primary;
-    if (std::string image = text(db.at("status", "currentImage")); !image.empty())
+    if (std::string image = string_at(db.at("status", "currentImage")); !image.empty())
         out += ", image " + image;
     out += "\n";
 
@@ -85,13 +86,13 @@ std::string status_text(const json::value& db,
     if (conditions.empty())
         out += "  (none yet)\n";
     for (const json::value& c : conditions)
-        out += "  " + pad(text(c.at("type")), 20) + pad(text(c.at("status")), 8) +
-               pad(text(c.at("reason")), 24) + text(c.at("message")) + "\n";
+        out += "  " + pad(string_at(c.at("type")), 20) + pad(string_at(c.at("status")), 8) +
+               pad(string_at(c.at("reason")), 24) + string_at(c.at("message")) + "\n";
 
     if (const json::array& instances = items(db.at("status", "instances")); !instances.empty()) {
         out += "Instances:\n";
         for (const json::value& i : instances) {
-            out += "  " + pad(text(i.at("name")), 20) + pad(text(i.at("role")), 9) +
+            out += "  " + pad(string_at(i.at("name")), 20) + pad(string_at(i.at("role")), 9) +
                    (i.at("ready") && i.at("ready")->bool_or(false) ? "ready" : "not ready");
             if (i.at("timeline"))
                 out += ", timeline " + std::to_string(number(i.at("timeline")));
@@ -114,17 +115,18 @@ std::string status_text(const json::value& db,
     if (enabled && !enabled->bool_or(true)) {
         out += "  off (spec.backup.enabled is false)\n";
     } else {
-        std::string schedule = text(db.at("spec", "backup", "schedule"));
+        std::string schedule = string_at(db.at("spec", "backup", "schedule"));
         out += "  schedule \"" + (schedule.empty() ? std::string("0 2 * * *") : schedule) + "\"";
-        std::string success = text(db.at("status", "backup", "lastSuccessfulTime"));
+        std::string success = string_at(db.at("status", "backup", "lastSuccessfulTime"));
         out += ", last success " + (success.empty() ? std::string("never") : success);
-        if (std::string failure = text(db.at("status", "backup", "lastFailureTime")); !failure.empty())
-            out += ", last failure " + failure + " (" + text(db.at("status", "backup", "lastFailure")) + ")";
+        if (std::string failure = string_at(db.at("status", "backup", "lastFailureTime")); !failure.empty())
+            out += ", last failure " + failure + " (" + string_at(db.at("status", "backup", "lastFailure")) +
+                   ")";
         out += "\n";
-        if (std::string dump = text(db.at("status", "backup", "lastDump", "name")); !dump.empty())
+        if (std::string dump = string_at(db.at("status", "backup", "lastDump", "name")); !dump.empty())
             out += "  last dump " + dump + " (" +
                    std::to_string(number(db.at("status", "backup", "lastDump", "bytes"))) + " bytes, job " +
-                   text(db.at("status", "backup", "lastDump", "job")) + ")\n";
+                   string_at(db.at("status", "backup", "lastDump", "job")) + ")\n";
     }
 
     std::vector<const json::value*> sorted;
@@ -140,17 +142,18 @@ std::string status_text(const json::value& db,
         out += "  (none)\n";
     for (const json::value* e : sorted) {
         long count = number(e->at("count"));
-        out += "  " + event_time(*e) + "  " + pad(text(e->at("type")), 8) + text(e->at("reason")) + ": " +
-               text(e->at("message")) + (count > 1 ? " (x" + std::to_string(count) + ")" : "") + "\n";
+        out += "  " + event_time(*e) + "  " + pad(string_at(e->at("type")), 8) + string_at(e->at("reason")) +
+               ": " + string_at(e->at("message")) + (count > 1 ? " (x" + std::to_string(count) + ")" : "") +
+               "\n";
     }
     return out;
 }
 
 json::value restored_database(const json::value& source, const std::string& name, const std::string& dump) {
     json::object spec{
-        {"engine", text(source.at("spec", "engine"))},
-        {"version", text(source.at("spec", "version"))},
-        {"storage", text(source.at("spec", "storage"))},
+        {"engine", string_at(source.at("spec", "engine"))},
+        {"version", string_at(source.at("spec", "version"))},
+        {"storage", string_at(source.at("spec", "storage"))},
     };
     // What the dump may need to load: the same image (extensions), parameters
     // (shared_preload_libraries), resources and storage class.
@@ -159,12 +162,13 @@ json::value restored_database(const json::value& source, const std::string& name
             spec.set(field, *v);
     spec.set("bootstrap",
              json::object{{"fromBackup",
-                           json::object{{"claimName", text(source.at("metadata", "name")) + "-backup"},
+                           json::object{{"claimName", string_at(source.at("metadata", "name")) + "-backup"},
                                         {"dump", dump.empty() ? std::string("latest") : dump}}}});
     return json::object{
-        {"apiVersion", text(source.at("apiVersion"))},
+        {"apiVersion", string_at(source.at("apiVersion"))},
         {"kind", std::string("Database")},
-        {"metadata", json::object{{"name", name}, {"namespace", text(source.at("metadata", "namespace"))}}},
+        {"metadata",
+         json::object{{"name", name}, {"namespace", string_at(source.at("metadata", "namespace"))}}},
         {"spec", std::move(spec)},
     };
 }

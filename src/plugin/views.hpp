@@ -8,6 +8,9 @@
 
 namespace kubecoro::plugin {
 
+// The string at `v`; "" when `v` is null or not a string.
+std::string string_at(const json::value* v);
+
 // `status`: a readable summary of one Database: engine, phase, endpoint, primary, conditions with
 // their reasons, instances, pods (role, phase, readiness, restarts, node), backups, and the newest
 // `max_events` of `events` (oldest first).
