@@ -144,7 +144,7 @@ if wants node; then
 fi
 
 if wants image; then
-  stage image "container image: build offline, run its own binary against a control plane"
+  stage image "container images (amd64, arm64 cross-built): build offline, run the binary against a control plane"
   image_log=$(mktemp)
   rc=0
   # From the release binary already built (the image's build stage would compile a third time).

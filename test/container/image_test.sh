@@ -14,7 +14,7 @@ if [[ ${1:-} != --in-controlplane ]]; then
     t0=$SECONDS
     out=$(mktemp)
     trap 'rm -f "$out"; bash test/container/build-image.sh --cleanup >/dev/null 2>&1' EXIT
-    if bash test/container/build-image.sh --rootfs >"$out"; then
+    if KUBECORO_IMAGE_ARM64=1 bash test/container/build-image.sh --rootfs >"$out"; then
         echo "PASS image: build-image.sh builds the image ($((SECONDS - t0)) s)"
     else
         echo "FAIL image: build-image.sh (exit status)"
@@ -56,6 +56,49 @@ if [[ ${1:-} != --in-controlplane ]]; then
     echo "INFO image: kubecoro version in the image: $version"
     check "image: \`kubecoro version\` from the image names a release build" \
         grep -qE '^kubecoro [0-9]+\.[0-9]+\.[0-9]+ \(commit [^,]+, release build\)$' <<<"$version"
+    # arm64: cross-built; its binary ran in its own rootfs under qemu-user-static (build-image.sh).
+    echo "INFO image: $KUBECORO_IMAGE_ARM64 size $KUBECORO_IMAGE_ARM64_SIZE; under qemu-aarch64: $KUBECORO_IMAGE_ARM64_VERSION"
+    check "image: the arm64 binary (qemu-aarch64, its own rootfs) says the same version as the amd64 one" \
+        test "$KUBECORO_IMAGE_ARM64_VERSION" = "$version"
+    arm64_mb=$(python3 -c 'import re,sys; n,u=re.match(r"([0-9.]+)\s*([kMG]?B)",sys.argv[1]).groups(); print(int(float(n)*{"kB":1e-3,"MB":1,"GB":1e3,"B":1e-6}[u]))' "$KUBECORO_IMAGE_ARM64_SIZE")
+    check "image: the arm64 image under 30 MB (got $KUBECORO_IMAGE_ARM64_SIZE)" test "$arm64_mb" -lt 30
+    arm64_arch=$(bah inspect --type image --format '{{.OCIv1.Architecture}} {{.OCIv1.Config.User}}' "$KUBECORO_IMAGE_ARM64")
+    check "image: the arm64 image says architecture arm64, user 65532 (got $arm64_arch)" test "$arm64_arch" = "arm64 65532:65532"
+    # The multi-arch archive: one OCI index named as the manifests' image, an image per platform.
+    platforms=$(python3 - "$KUBECORO_IMAGE_MULTIARCH_ARCHIVE" <<'PY' 2>&1
+import json, sys, tarfile
+t = tarfile.open(sys.argv[1])
+blob = lambda d: json.load(t.extractfile("blobs/" + d.replace(":", "/")))
+top = json.load(t.extractfile("index.json"))["manifests"]
+for m in top:
+    name = m.get("annotations", {}).get("org.opencontainers.image.ref.name", "")
+    index = blob(m["digest"])
+    print(name, " ".join(sorted(p["platform"]["os"] + "/" + p["platform"]["architecture"] for p in index["manifests"])))
+PY
+)
+    echo "INFO image: multi-arch archive $KUBECORO_IMAGE_MULTIARCH_ARCHIVE: $platforms"
+    check "image: the multi-arch archive is one index, $want, for linux/amd64 and linux/arm64" \
+        test "$platforms" = "$want linux/amd64 linux/arm64"
+    # ...which containerd imports whole, and whose amd64 image it runs from there.
+    bash test/ensure-packages.sh containerd runc
+    ctd=$(mktemp -d /tmp/kubecoro-image-containerd.XXXXXX)
+    printf 'version = 2\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n' >"$ctd/config.toml"
+    containerd --config "$ctd/config.toml" --root "$ctd/root" --state "$ctd/state" \
+        --address "$ctd/sock" >"$ctd/log" 2>&1 &
+    ctd_pid=$!
+    ctr_() { ctr --address "$ctd/sock" --namespace kubecoro-image-test "$@"; }
+    for _ in $(seq 100); do ctr_ version >/dev/null 2>&1 && break; sleep 0.1; done
+    imported=$(ctr_ images import --all-platforms "$KUBECORO_IMAGE_MULTIARCH_ARCHIVE" >/dev/null 2>&1 &&
+        ctr_ images ls | awk -v n="$want" '$1 == n { print $1, $(NF - 1) }')
+    check "image: ctr images import --all-platforms of that archive gives $want for both (got $imported)" \
+        test "$imported" = "$want linux/amd64,linux/arm64"
+    from_list=$(ctr_ run --rm "$want" kubecoro-version /usr/local/bin/kubecoro version 2>&1)
+    check "image: containerd runs this machine's image from it: kubecoro version (got $from_list)" \
+        test "$from_list" = "$version"
+    kill "$ctd_pid"
+    wait "$ctd_pid" 2>/dev/null
+    umount -R "$ctd/root" 2>/dev/null
+    rm -rf "$ctd"
     bash test/controlplane/build.sh >/dev/null || { echo "FAIL image: control plane build"; exit 1; }
     KUBECORO_IMAGE_RUN=$KUBECORO_IMAGE_RUN KUBECORO_IMAGE_ROOTFS=$KUBECORO_IMAGE_ROOTFS \
         bash test/controlplane/with-controlplane.sh bash "$0" --in-controlplane || failed=1
