@@ -6,12 +6,17 @@
 #include <kubecoro/manager/registry.hpp>
 
 #include <cstdio>
+#include <malloc.h>
 #include <plugin.hpp>
 #include <string>
 #include <vector>
 
 int main(int argc, char** argv) {
     using namespace kubecoro;
+    // Allocations of 256 KiB and more (list pages and their parse buffers) get mappings of their
+    // own, returned when freed. glibc's default raises this threshold to the largest block freed,
+    // so after the initial lists the heap kept tens of MB that only those lists had used.
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
     std::vector<std::string> args(argv + 1, argv + argc);
     // As kubectl-kubecoro (a kubectl plugin), or `kubecoro kubectl ...`.
     if (plugin::invoked_as_plugin(argv[0]))

@@ -28,8 +28,9 @@
 # Environment: KUBECORO_IMAGE (tag), KUBECORO_IMAGE_OUT (default build-image/), JOBS (default 2),
 # KUBECORO_IMAGE_BINARY (a kubecoro binary built on this bookworm machine, e.g. build-ci/kubecoro:
 # the image is then made from it with the Containerfile's runtime stage, without compiling again),
-# KUBECORO_IMAGE_ARM64=1 (the arm64 image and the multi-arch archive as well), DEBIAN_MIRROR (default http://deb.debian.org/debian), KUBECORO_BUILDAH_ROOT (buildah's storage
-# root; default buildah's own, /var/lib/containers/storage: another root gives a cold build).
+# KUBECORO_IMAGE_ARM64=1 (the arm64 image and the multi-arch archive as well), DEBIAN_MIRROR
+# (default http://deb.debian.org/debian), KUBECORO_BUILDAH_ROOT (buildah's storage root; default
+# buildah's own, /var/lib/containers/storage: another root gives a cold build).
 # Progress goes to stderr, each step with the seconds since the start ("[ 123s] ...").
 set -euo pipefail
 cd "$(dirname "$0")/../.."

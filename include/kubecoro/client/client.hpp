@@ -64,8 +64,12 @@ public:
     awaitable<core::result<response>> send(http::request request);
 
     awaitable<core::result<json::value>> get(api::resource r, std::string ns, std::string name);
-    // One page (follow continue_token for more) — see list_all for every page.
-    awaitable<core::result<json::object_list>> list(api::resource r, std::string ns, api::list_options o);
+    // One page (follow continue_token for more) — see list_all for every page. With `reduce`, each
+    // item goes through it as soon as it is decoded (json::decode_list).
+    awaitable<core::result<json::object_list>> list(api::resource r,
+                                                    std::string ns,
+                                                    api::list_options o,
+                                                    std::function<json::value(json::value)> reduce = {});
     awaitable<core::result<json::object_list>> list_all(api::resource r, std::string ns, api::list_options o);
     awaitable<core::result<watch_stream>> watch(api::resource r, std::string ns, api::watch_options o);
     awaitable<core::result<json::value>> create(api::resource r, std::string ns, json::value object);

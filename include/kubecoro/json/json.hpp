@@ -8,6 +8,7 @@
 #include <kubecoro/json/errc.hpp>
 #include <kubecoro/json/value.hpp>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -50,5 +51,8 @@ struct object_list {
     std::vector<value> items;     // managedFields removed
 };
 core::result<object_list> decode_list(std::string_view text);
+// ...with each item (an object) passed through `reduce` as soon as it is built, before the next
+// one is: a page of large objects never exists whole, only what `reduce` keeps of it.
+core::result<object_list> decode_list(std::string_view text, const std::function<value(value)>& reduce);
 
 } // namespace kubecoro::json

@@ -63,6 +63,9 @@ json::value whole(const object& o);
 
 // Splits a decoded object into meta and the projected body.
 object_ptr make_object(json::value decoded, const projection& project);
+// What make_object keeps of a decoded object (metadata whole, the rest projected), still as one
+// tree: make_object of it gives the same object.
+json::value reduced(json::value decoded, const projection& project);
 
 // "namespace/name", or "name" for cluster-scoped objects (client-go's MetaNamespaceKeyFunc).
 std::string object_key(std::string_view ns, std::string_view name);

@@ -28,7 +28,9 @@ struct watcher_config {
     std::string field_selector;
     projection project = keep_all();
     std::vector<std::string> indexed_labels; // label keys the store indexes (store::labelled)
-    long page_size = 500;
+    // A page is parsed whole (the parser touches about 4 bytes per byte of the answer): 100 pods
+    // are about 0.5 MB, where client-go's 500 made a restart on 1000 Databases peak 15 MB higher.
+    long page_size = 100;
     // The server ends each watch after a random time in [min, max), spreading reconnects.
     std::chrono::seconds min_watch_timeout = 240s;
     std::chrono::seconds max_watch_timeout = 300s;
@@ -39,7 +41,10 @@ struct watcher_config {
 struct watch_source {
     // The next event of an open watch; std::nullopt when the server ended it cleanly.
     using next_fn = std::function<awaitable<core::result<std::optional<json::watch_event>>>()>;
-    std::function<awaitable<core::result<json::object_list>>(std::string ns, api::list_options o)> list;
+    // One page; its items may come already reduced to what `keep` keeps (runtime::reduced).
+    std::function<awaitable<core::result<json::object_list>>(
+        std::string ns, api::list_options o, const projection& keep)>
+        list;
     // Opens a watch; the returned function reads it (dropping it closes the watch).
     std::function<awaitable<core::result<next_fn>>(std::string ns, api::watch_options o)> watch;
 };

@@ -47,6 +47,10 @@ std::chrono::milliseconds parse_retry_after(std::string_view v) {
     return std::chrono::seconds(seconds);
 }
 
+// Throttled requests go out in groups at most this far apart (rate_limiter.hpp): at the default
+// 50 qps, five per wake-up instead of one every 20 ms, each up to this much later than its token.
+constexpr std::chrono::milliseconds throttle_tick(100);
+
 // Waits for a token of the rate limiter: false when cancelled meanwhile.
 awaitable<bool> throttle(std::shared_ptr<client_impl> impl) {
     auto wait = impl->limiter.reserve(rate_limiter::clock::now());
@@ -264,7 +268,7 @@ client_impl::client_impl(asio::any_io_executor ex,
     , url(std::move(u))
     , pool_key(url.ep.to_string())
     , pool(options.max_idle_connections)
-    , limiter(options.qps, options.burst, rate_limiter::clock::now())
+    , limiter(options.qps, options.burst, rate_limiter::clock::now(), throttle_tick)
     , auth(ex, config) {}
 
 core::error status_error(const http::request& request,

@@ -5,11 +5,13 @@
 
 namespace kubecoro::client {
 
-rate_limiter::rate_limiter(double qps, int burst, clock::time_point now)
+rate_limiter::rate_limiter(double qps, int burst, clock::time_point now, clock::duration tick)
     : qps_(qps > 0 ? qps : 0)
     , burst_(std::max(burst, 1))
     , tokens_(burst_)
-    , last_(now) {}
+    , last_(now)
+    , origin_(now)
+    , tick_(std::max(tick, clock::duration::zero())) {}
 
 double rate_limiter::tokens(clock::time_point now) const noexcept {
     if (now <= last_)
@@ -28,6 +30,10 @@ rate_limiter::clock::duration rate_limiter::reserve(clock::time_point now) {
         return clock::duration::zero();
     // The token exists once the deficit has refilled, counted from the bucket's own time.
     auto ready = last_ + std::chrono::ceil<clock::duration>(std::chrono::duration<double>(-tokens_ / qps_));
+    if (tick_ > clock::duration::zero() && ready > origin_) {
+        auto ticks = (ready - origin_ + tick_ - clock::duration(1)) / tick_;
+        ready = origin_ + ticks * tick_;
+    }
     return ready - now;
 }
 

@@ -80,12 +80,15 @@ core::result<std::vector<served_resource>> decode_resource_list(const std::strin
     return out;
 }
 
-awaitable<core::result<json::object_list>>
-list_page(std::shared_ptr<client_impl> impl, api::resource r, std::string ns, api::list_options o) {
+awaitable<core::result<json::object_list>> list_page(std::shared_ptr<client_impl> impl,
+                                                     api::resource r,
+                                                     std::string ns,
+                                                     api::list_options o,
+                                                     std::function<json::value(json::value)> reduce = {}) {
     auto resp = co_await call(impl, make_request("GET", api::path(r, ns) + api::query(o)));
     if (!resp)
         co_return core::fail(std::move(resp).error());
-    auto list = json::decode_list(resp->body);
+    auto list = json::decode_list(resp->body, reduce);
     if (!list)
         co_return core::fail(api::errc::decode,
                              "undecodable list of " + r.plural + ": " + list.error().message);
@@ -226,9 +229,11 @@ awaitable<core::result<json::value>> client::get(api::resource r, std::string ns
     return call_for_object(impl_, make_request("GET", api::path(r, ns, name)));
 }
 
-awaitable<core::result<json::object_list>>
-client::list(api::resource r, std::string ns, api::list_options o) {
-    return list_page(impl_, std::move(r), std::move(ns), std::move(o));
+awaitable<core::result<json::object_list>> client::list(api::resource r,
+                                                        std::string ns,
+                                                        api::list_options o,
+                                                        std::function<json::value(json::value)> reduce) {
+    return list_page(impl_, std::move(r), std::move(ns), std::move(o), std::move(reduce));
 }
 
 awaitable<core::result<json::object_list>>

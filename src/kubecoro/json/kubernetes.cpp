@@ -238,25 +238,26 @@ core::result<watch_event> decode_watch_event(std::string_view line) {
 }
 
 core::result<object_list> decode_list(std::string_view text) {
-    auto root = parse_skipping(text, list_skip);
+    return decode_list(text, {});
+}
+
+core::result<object_list> decode_list(std::string_view text, const std::function<value(value)>& reduce) {
+    object_list list;
+    auto root = parse_items(text, list_skip, [&](value item) {
+        list.items.push_back(reduce && item.is_object() ? reduce(std::move(item)) : std::move(item));
+    });
     if (!root)
         return core::fail(std::move(root).error());
     object* o = root->if_object();
     if (!o)
         return shape_error("list: not an object");
-    object_list list;
     if (const value* meta = o->find("metadata")) {
         list.resource_version = string_at(*meta, "resourceVersion");
         list.continue_token = string_at(*meta, "continue");
     }
-    // Go writes an empty slice as null.
-    value* items = o->find("items");
-    if (!items || items->is_null())
-        return list;
-    array* a = items->if_array();
-    if (!a)
+    // Go writes an empty slice as null; an array was taken apart above.
+    if (const value* items = o->find("items"); items && !items->is_null())
         return shape_error("list: items is not an array");
-    list.items = std::move(*a);
     return list;
 }
 

@@ -88,7 +88,15 @@ bool build(simdjson::dom::element e, value& out, std::size_t depth, skip_path sk
     return true;
 }
 
-core::result<value> build_root(simdjson::dom::parser& parser, std::string_view text, skip_path skip) {
+core::failure too_deep() {
+    return core::fail(errc::too_deep, "json: nesting deeper than " + std::to_string(max_depth) + " levels");
+}
+
+// The root's items one by one (see parse_items), or the whole root when `each` is empty.
+core::result<value> build_root(simdjson::dom::parser& parser,
+                               std::string_view text,
+                               skip_path skip,
+                               const std::function<void(value)>* each) {
     simdjson::dom::element root;
     if (auto error = parser.parse(text.data(), text.size()).get(root)) {
         auto code = error == simdjson::DEPTH_ERROR ? errc::too_deep : errc::syntax;
@@ -97,27 +105,60 @@ core::result<value> build_root(simdjson::dom::parser& parser, std::string_view t
                               std::to_string(text.size()) + " bytes)");
     }
     value out;
-    if (!build(root, out, 0, skip))
-        return core::fail(errc::too_deep,
-                          "json: nesting deeper than " + std::to_string(max_depth) + " levels");
-    return out;
+    if (!each || !root.is_object()) {
+        if (!build(root, out, 0, skip))
+            return too_deep();
+        return out;
+    }
+    object members;
+    simdjson::dom::object o = root.get_object().value_unsafe();
+    for (simdjson::dom::key_value_pair kv : o) {
+        skip_path below = descend(skip, kv.key);
+        if (kv.key == "items" && kv.value.is_array()) {
+            skip_path item_skip = descend(below, "*");
+            simdjson::dom::array a = kv.value.get_array().value_unsafe();
+            for (simdjson::dom::element x : a) {
+                value item;
+                if (!build(x, item, 2, item_skip))
+                    return too_deep();
+                (*each)(std::move(item));
+            }
+            continue;
+        }
+        value v;
+        if (!build(kv.value, v, 1, below))
+            return too_deep();
+        members.set(std::string(kv.key), std::move(v));
+    }
+    return value(std::move(members));
 }
 
-} // namespace
-
-core::result<value> parse_skipping(std::string_view text, std::span<const std::string_view> skip) {
+core::result<value>
+parse_with(std::string_view text, skip_path skip, const std::function<void(value)>* each) {
     // simdjson reports allocation failure as an error code, but a std::bad_alloc from our own
     // tree building must not escape either: parse never throws.
     try {
         if (text.size() > reusable_capacity) {
             simdjson::dom::parser parser;
-            return build_root(parser, text, skip);
+            return build_root(parser, text, skip, each);
         }
         thread_local simdjson::dom::parser parser;
-        return build_root(parser, text, skip);
+        return build_root(parser, text, skip, each);
     } catch (const std::bad_alloc&) {
         return core::fail(std::make_error_code(std::errc::not_enough_memory), "json: out of memory");
     }
+}
+
+} // namespace
+
+core::result<value> parse_skipping(std::string_view text, std::span<const std::string_view> skip) {
+    return parse_with(text, skip, nullptr);
+}
+
+core::result<value> parse_items(std::string_view text,
+                                std::span<const std::string_view> skip,
+                                const std::function<void(value)>& each) {
+    return parse_with(text, skip, &each);
 }
 
 core::result<value> parse(std::string_view text) {

@@ -136,6 +136,19 @@ object_ptr make_object(json::value decoded, const projection& project) {
     return o;
 }
 
+json::value reduced(json::value decoded, const projection& project) {
+    if (project.keeps_everything() || !decoded.is_object())
+        return decoded;
+    json::value meta;
+    if (json::value* m = decoded.if_object()->find("metadata")) {
+        meta = std::move(*m);
+        decoded.if_object()->erase("metadata");
+    }
+    json::value kept = project(std::move(decoded));
+    kept.if_object()->set("metadata", std::move(meta));
+    return kept;
+}
+
 std::string object_key(std::string_view ns, std::string_view name) {
     std::string key;
     key.reserve(ns.size() + name.size() + 1);

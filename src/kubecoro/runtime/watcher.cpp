@@ -24,8 +24,11 @@ open_watch(std::shared_ptr<client::client> client, api::resource r, std::string 
 
 watch_source client_source(std::shared_ptr<client::client> client, api::resource r) {
     watch_source s;
-    s.list = [client, r](std::string ns, api::list_options o) {
-        return client->list(r, std::move(ns), std::move(o));
+    // Each item reduced as it is decoded: a page of large objects never exists whole.
+    s.list = [client, r](std::string ns, api::list_options o, const projection& keep) {
+        return client->list(r, std::move(ns), std::move(o), [keep](json::value item) {
+            return reduced(std::move(item), keep);
+        });
     };
     s.watch = [client, r](std::string ns, api::watch_options o) {
         return open_watch(client, r, std::move(ns), std::move(o));
@@ -130,7 +133,7 @@ awaitable<void> watcher::list_page(const std::string& ns,
     options.field_selector = config_.field_selector;
     options.limit = config_.page_size;
     options.continue_token = action.continue_token;
-    auto page = co_await source_.list(ns, std::move(options));
+    auto page = co_await source_.list(ns, std::move(options), config_.project);
     if (!page) {
         co_await fail(ns, fsm, page.error());
         co_return;

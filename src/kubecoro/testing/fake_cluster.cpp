@@ -677,7 +677,8 @@ runtime::watch_source fake_cluster::source(const api::resource& r) {
     std::string res = state::key(r);
     std::weak_ptr<state> weak = state_;
     src.list = [this, r, res](std::string ns,
-                              api::list_options o) -> awaitable<core::result<json::object_list>> {
+                              api::list_options o,
+                              const runtime::projection&) -> awaitable<core::result<json::object_list>> {
         while (state_->held.contains(res)) {
             auto timer = state_->changed;
             (void)co_await timer->async_wait(use_tuple);

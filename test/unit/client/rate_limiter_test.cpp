@@ -51,3 +51,25 @@ TEST_CASE("rate_limiter ignores time going backwards") {
     CHECK(rl.reserve(t0) == 0ms);
     CHECK(rl.reserve(t0 - 5s) == 6s);
 }
+
+TEST_CASE("rate_limiter with a tick: waits end together at the tick's end, never early") {
+    const rate_limiter::clock::time_point t0{};
+    rate_limiter rl(50, 1, t0, 100ms);
+    CHECK(rl.reserve(t0) == 0ms);
+    // Tokens fall due at 20, 40, 60, 80 and 100ms: all five callers wake at 100ms.
+    for (int i = 0; i < 5; ++i)
+        CHECK(rl.reserve(t0) == 100ms);
+    // The next five at 200ms, measured from the caller's own time.
+    CHECK(rl.reserve(t0 + 30ms) == 170ms);
+    CHECK(rl.tokens(t0 + 30ms) == doctest::Approx(-4.5));
+    for (int i = 0; i < 4; ++i)
+        CHECK(rl.reserve(t0 + 30ms) == 170ms);
+    CHECK(rl.reserve(t0 + 30ms) == 270ms);
+    // A token already there goes at once, whatever the tick.
+    CHECK(rl.reserve(t0 + 10s) == 0ms);
+
+    rate_limiter exact(50, 1, t0);
+    CHECK(exact.reserve(t0) == 0ms);
+    CHECK(exact.reserve(t0) == 20ms);
+    CHECK(exact.reserve(t0) == 40ms);
+}

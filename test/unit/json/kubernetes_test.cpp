@@ -300,6 +300,34 @@ TEST_CASE("only metadata.managedFields of the object is left out, nothing of the
     CHECK(json::parse(object)->at("metadata", "managedFields") != nullptr);
 }
 
+TEST_CASE("decode_list with reduce: each item through it as decoded, in order; the rest as without") {
+    std::string text = std::string(R"({"metadata":{"resourceVersion":"12","continue":"c"},"items":[)") +
+                       stateful_set + "," + config_map + R"(,7]})";
+    std::vector<std::string> seen;
+    auto list = json::decode_list(text, [&](value item) {
+        // managedFields is skipped before the reducer sees the item.
+        CHECK(item.at("metadata", "managedFields") == nullptr);
+        seen.push_back(json::decode_meta(item).name);
+        return value(json::object{{"metadata", json::object{{"name", seen.back()}}}});
+    });
+    REQUIRE_MESSAGE(list, list.error().message);
+    CHECK(list->resource_version == "12");
+    CHECK(list->continue_token == "c");
+    CHECK(seen == std::vector<std::string>{"db", "app-config"}); // 7 is no object: kept as it is
+    REQUIRE(list->items.size() == 3);
+    CHECK(list->items[0] == parsed(R"({"metadata":{"name":"db"}})"));
+    CHECK(list->items[1] == parsed(R"({"metadata":{"name":"app-config"}})"));
+    CHECK(list->items[2] == value(7));
+    auto keep = [](value v) { return v; };
+    CHECK(json::decode_list(R"({"items":{}})", keep).error().code == json::errc::type);
+    CHECK(json::decode_list(R"({"items":null,"metadata":{"resourceVersion":"3"}})", keep)->resource_version ==
+          "3");
+    CHECK(json::decode_list(R"({"items":[{"a":1},{"b":)", keep).error().code == json::errc::syntax);
+    std::string deep = R"({"items":[{"a":1},)" + std::string(200, '[') + std::string(200, ']') + "]}";
+    CHECK(json::decode_list(deep, keep).error().code == json::errc::too_deep);
+    CHECK(json::decode_list(deep).error().code == json::errc::too_deep);
+}
+
 TEST_CASE("decode_list: empty, null and wrong items") {
     auto empty = json::decode_list(
         R"({"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"5"},"items":[]})");

@@ -18,7 +18,9 @@ const api::resource gadgets{"example.com", "v1", "gadgets", "Gadget"};
 runtime::watch_source source(const api::resource& r) {
     runtime::watch_source s;
     const bool broken = r.plural == "widgets";
-    s.list = [broken](std::string, api::list_options) -> awaitable<core::result<json::object_list>> {
+    s.list = [broken](std::string,
+                      api::list_options,
+                      const runtime::projection&) -> awaitable<core::result<json::object_list>> {
         if (broken)
             throw std::runtime_error("the widget list broke");
         json::object_list l;

@@ -25,6 +25,7 @@ struct fake_api {
     struct list_call {
         std::string ns;
         api::list_options options;
+        projection keep = keep_all(); // what the watcher asked the source to reduce items to
     };
     struct watch_call {
         std::string ns;
@@ -75,8 +76,8 @@ inline awaitable<core::error> hang() {
 }
 
 inline awaitable<core::result<json::object_list>>
-fake_list(std::shared_ptr<fake_api> fake, std::string ns, api::list_options o) {
-    fake->lists.push_back({ns, o});
+fake_list(std::shared_ptr<fake_api> fake, std::string ns, api::list_options o, projection keep = keep_all()) {
+    fake->lists.push_back({ns, o, std::move(keep)});
     auto& answers = fake->list_answers[ns];
     if (answers.empty())
         co_return core::fail(co_await hang());
@@ -119,8 +120,8 @@ fake_watch(std::shared_ptr<fake_api> fake, std::string ns, api::watch_options o)
 
 inline watch_source source(std::shared_ptr<fake_api> fake) {
     watch_source s;
-    s.list = [fake](std::string ns, api::list_options o) {
-        return fake_list(fake, std::move(ns), std::move(o));
+    s.list = [fake](std::string ns, api::list_options o, const projection& keep) {
+        return fake_list(fake, std::move(ns), std::move(o), keep);
     };
     s.watch = [fake](std::string ns, api::watch_options o) {
         return fake_watch(fake, std::move(ns), std::move(o));

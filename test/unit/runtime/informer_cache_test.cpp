@@ -200,9 +200,8 @@ TEST_CASE("informer_cache: a watcher that fails ends every run() with its except
     auto make_source = [&cluster](const api::resource& r) {
         watch_source s = cluster.source(r);
         if (r.plural == "secrets")
-            s.list = [](std::string, api::list_options) -> awaitable<core::result<json::object_list>> {
-                throw std::runtime_error("broken list");
-            };
+            s.list = [](std::string, api::list_options, const runtime::projection&)
+                -> awaitable<core::result<json::object_list>> { throw std::runtime_error("broken list"); };
         return s;
     };
     log::logger quiet({.min_level = log::level::error, .out = [](std::string_view) {}});

@@ -223,4 +223,15 @@ TEST_CASE("projections keep what the controller reads") {
         CHECK(o->body == json::value(json::object{{"apiVersion", "apps/v1"}, {"kind", "Deployment"}}));
         CHECK(o->meta.name == "d");
     }
+    SUBCASE("reduced: one tree of what make_object keeps, which makes the same object") {
+        for (const projection& p : {keep_all(), keep_metadata(), keep_paths({{"spec", "replicas"}})}) {
+            json::value r = reduced(decoded, p);
+            CHECK(r.at("metadata", "resourceVersion"));
+            CHECK((r.at("spec", "template") != nullptr) == p.keeps_everything());
+            object_ptr direct = make_object(decoded, p);
+            object_ptr via = make_object(r, p);
+            CHECK(via->meta == direct->meta);
+            CHECK(via->body == direct->body);
+        }
+    }
 }

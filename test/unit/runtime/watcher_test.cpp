@@ -29,8 +29,9 @@ struct harness {
     std::vector<std::string> errors;
     std::shared_ptr<watcher> w;
 
-    explicit harness(std::vector<std::string> namespaces = {"ns"}) {
+    explicit harness(std::vector<std::string> namespaces = {"ns"}, projection keep = keep_all()) {
         watcher_config config;
+        config.project = std::move(keep);
         config.resource = configmaps;
         config.namespaces = std::move(namespaces);
         config.label_selector = "app=x";
@@ -95,7 +96,7 @@ TEST_CASE("watcher: pages, watch, bookmark, clean end, 410 and a relist that swa
     auto& calls = h.fake->lists;
     REQUIRE(calls.size() == 3);
     CHECK(calls[0].ns == "ns");
-    CHECK(calls[0].options.limit == 500);
+    CHECK(calls[0].options.limit == 100);
     CHECK(calls[0].options.label_selector == "app=x");
     CHECK(calls[0].options.continue_token.empty());
     CHECK(calls[1].options.continue_token == "c1");
@@ -178,6 +179,20 @@ TEST_CASE("watcher: one stream per namespace; synced once all have listed") {
     std::vector<std::string> watched{h.fake->watches[0].ns, h.fake->watches[1].ns};
     std::sort(watched.begin(), watched.end());
     CHECK(watched == std::vector<std::string>{"x", "y"});
+}
+
+TEST_CASE("watcher: the source reduces list items to the watcher's projection as it decodes them") {
+    harness h({"ns"}, keep_paths({{"data", "a"}}));
+    h.fake->list_answers["ns"].push_back(
+        page({cm("ns", "a", "1", json::object{{"a", "1"}, {"b", "2"}})}, "10"));
+    h.run_until([&] { return h.w->cache().size() == 1; });
+    REQUIRE(h.fake->lists.size() >= 1);
+    const projection& asked = h.fake->lists[0].keep;
+    CHECK_FALSE(asked.keeps_everything());
+    CHECK(asked.covers(keep_paths({{"data", "a"}})));
+    CHECK_FALSE(asked.covers(keep_paths({{"data", "b"}})));
+    // The fake source did not reduce; the watcher projects all the same.
+    CHECK(h.w->cache().get("ns/a")->body.at("data", "b") == nullptr);
 }
 
 TEST_CASE("watcher: not synced while the first list fails") {
