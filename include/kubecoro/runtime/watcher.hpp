@@ -29,7 +29,8 @@ struct watcher_config {
     projection project = keep_all();
     std::vector<std::string> indexed_labels; // label keys the store indexes (store::labelled)
     // A page is parsed whole (the parser touches about 4 bytes per byte of the answer): 100 pods
-    // are about 0.5 MB, where client-go's 500 made a restart on 1000 Databases peak 15 MB higher.
+    // are about 0.5 MB. With client-go's 500, a restart on 1000 Databases peaked about 10 MB
+    // higher (BENCHMARKS.md, 2026-12-07).
     long page_size = 100;
     // The server ends each watch after a random time in [min, max), spreading reconnects.
     std::chrono::seconds min_watch_timeout = 240s;
