@@ -1,6 +1,10 @@
 // What the runtime caches of a watched object: its metadata as an owned struct and a projection
 // of the rest. Objects are immutable once made and shared between the store, events and
 // reconcilers.
+//
+// A projection that keeps everything (primaries, read on every reconcile) keeps a tree; one that
+// keeps some paths (children, read as a whole when their owner reconciles) keeps them as compact
+// JSON text, a fraction of the tree's size, decoded when read.
 #pragma once
 
 #include <kubecoro/api/object_meta.hpp>
@@ -17,8 +21,15 @@ namespace kubecoro::runtime {
 struct object {
     api::object_meta meta;
     // The projected object without "metadata" (read it from `meta`): for primaries usually the
-    // whole object, for children the few fields their owner reads.
+    // whole object, for children the few fields their owner reads. Exactly one of the two is
+    // set: `body` as a tree (projection keeps everything), or `packed` as compact JSON text.
     json::value body;
+    std::string packed;
+
+    // The projected object as a tree whichever way it is kept: a copy...
+    json::value tree() const;
+    // ...or `body` itself, or `packed` decoded into `scratch` (for a read that ends before either).
+    const json::value& view(json::value& scratch) const;
 };
 
 using object_ptr = std::shared_ptr<const object>;

@@ -180,7 +180,8 @@ void place_members(std::vector<member>& members,
             m.node = pod.node;
             if (nodes && !pod.node.empty())
                 if (runtime::object_ptr node = nodes->get("", pod.node))
-                    if (const json::value* cordoned = node->body.at("spec", "unschedulable"))
+                    if (json::value scratch;
+                        const json::value* cordoned = node->view(scratch).at("spec", "unschedulable"))
                         m.node_unschedulable = cordoned->bool_or(false);
             m.updated = update.empty() || pod.revision.empty() || pod.revision == update;
         }

@@ -46,6 +46,7 @@ awaitable<std::vector<member>> ask_members(const std::vector<observed_pod>& pods
         m.uid = pod.uid;
         m.terminating = pod.terminating;
         m.stopped = pod.server_stopped;
+        m.running = pod.running;
         m.created = pod.created;
         m.ready = pod.ready;
         if (!pod.ip.empty() && !pod.terminating) {

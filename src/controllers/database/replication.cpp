@@ -12,6 +12,9 @@ namespace {
 
 // How long a kubelet may take to see a ConfigMap change (its watch): a pod created later read it.
 constexpr auto config_propagation = std::chrono::seconds(5);
+// How long a new pod that must be fenced is given to start a container before it is deleted
+// anyway (its image cannot be pulled, its sandbox cannot be made).
+constexpr auto start_bound = std::chrono::seconds(20);
 
 const member* find(const std::vector<member>& members, std::string_view name) {
     for (const member& m : members)
@@ -238,7 +241,9 @@ replication_plan plan_replication(const replication_input& in) {
     // (2) Fencing: the old primary's pod must be gone, or its server's container reported stopped
     // by the kubelet. A pod that stays Terminating (its node does not answer) holds this here. A
     // pod of the same name made before the switch was recorded may have read the ConfigMap naming
-    // it primary: it is stopped too (after that, the ConfigMap names none).
+    // it primary: it is stopped too (after that, the ConfigMap names none), once one of its
+    // containers runs (a pod deleted while its kubelet sets it up can stay Terminating for
+    // minutes; until a container runs, nothing in it accepts writes).
     const auto started = parse_time(w.started);
     for (const member& m : in.members) {
         if (m.name != w.from || m.stopped)
@@ -253,6 +258,12 @@ replication_plan plan_replication(const replication_input& in) {
                            "waiting for " + w.from +
                                " to stop before promoting a replica (its pod is terminating; nothing is "
                                "promoted until the kubelet confirms)");
+        if (!m.running && created && in.now - *created < start_bound)
+            return waiting("Fencing",
+                           "waiting for the new pod of " + w.from +
+                               " to start before stopping it (it was made before the ConfigMap named no "
+                               "primary)",
+                           500ms);
         p.act = action::fence;
         p.pod = m.name;
         p.uid = m.uid;

@@ -58,6 +58,7 @@ struct member {
     std::string created; // the pod's creationTimestamp
     bool terminating = false;
     bool stopped = false; // terminating, and the kubelet reports its server's container stopped
+    bool running = false; // a container of its pod runs (observed_pod::running)
     bool ready = false;   // the pod's readiness: a replica streams, the primary accepts connections
     bool answered = false;
     bool in_recovery = false;

@@ -836,9 +836,13 @@ observed_pod observe_pod(const json::value& pod) {
                 out.waiting_reason = string_at(c.at("state", "waiting", "reason"));
                 out.waiting_message = string_at(c.at("state", "waiting", "message"));
                 finished = string_at(c.at("state", "terminated", "finishedAt"));
+                out.running = out.running || c.at("state", "running") != nullptr;
             }
     // An init container (PostgreSQL's `instance`) that cannot run holds the server back: its wait
     // is the pod's (an image that cannot be pulled, a refusal that keeps it crashing).
+    if (const json::value* list = pod.at("status", "initContainerStatuses"); list && list->is_array())
+        for (const json::value& c : *list->if_array())
+            out.running = out.running || c.at("state", "running") != nullptr;
     if (out.waiting_reason.empty() || out.waiting_reason == "PodInitializing")
         if (const json::value* list = pod.at("status", "initContainerStatuses"); list && list->is_array())
             for (const json::value& c : *list->if_array())

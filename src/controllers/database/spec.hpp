@@ -170,6 +170,10 @@ struct observed_pod {
     // Terminating, and the kubelet reported the server's container terminated after the deletion
     // was asked (so it saw the deletion, and starts nothing again): no write can reach it any more.
     bool server_stopped = false;
+    // One of its containers (an init container or the server) is running: the kubelet has made
+    // its sandbox and network, so a deletion now is carried out (one during that setup can leave
+    // the v1.20 kubelet holding the pod Terminating for minutes).
+    bool running = false;
     bool ready = false;
     bool terminating = false;
     bool scheduled = false;     // spec.nodeName is set
@@ -193,8 +197,7 @@ struct observed_state {
     // the pod the Service <name> selects and the one member that starts without standby.signal.
     std::string primary;
     std::vector<observed_pod> instances; // by name; listed only while there are replicas
-                                         // While the primary changes: what the Service <name> routes to and
-                                         // what the ConfigMap names
+    // While the primary changes: what the Service <name> routes to and what the ConfigMap names
     // as the member that starts as primary ("none" until one is chosen); empty: `primary`.
     bool switching = false;
     std::string routed_primary, starting_primary;

@@ -67,6 +67,8 @@ bool is_applied(const json::value& desired, const object* cached) {
     const auto* d = desired.if_object();
     if (!d)
         return false;
+    json::value scratch;
+    const json::value& body = cached->view(scratch);
     for (const auto& [key, value] : *d) {
         if (key == "apiVersion" || key == "kind")
             continue;
@@ -79,7 +81,7 @@ bool is_applied(const json::value& desired, const object* cached) {
             }
             continue;
         }
-        const json::value* have = cached->body.at(key);
+        const json::value* have = body.at(key);
         if (!have || !contains(*have, value))
             return false;
     }

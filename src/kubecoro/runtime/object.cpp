@@ -132,8 +132,25 @@ projection keep_metadata() {
 object_ptr make_object(json::value decoded, const projection& project) {
     auto o = std::make_shared<object>();
     o->meta = json::take_meta(decoded);
-    o->body = project(std::move(decoded));
+    if (project.keeps_everything())
+        o->body = std::move(decoded);
+    else
+        o->packed = json::write(project(std::move(decoded)));
     return o;
+}
+
+json::value object::tree() const {
+    if (packed.empty())
+        return body;
+    auto decoded = json::parse(packed); // written by json::write: it parses
+    return decoded ? std::move(*decoded) : json::value();
+}
+
+const json::value& object::view(json::value& scratch) const {
+    if (packed.empty())
+        return body;
+    scratch = tree();
+    return scratch;
 }
 
 json::value reduced(json::value decoded, const projection& project) {
@@ -161,7 +178,7 @@ std::string object_key(std::string_view ns, std::string_view name) {
 }
 
 json::value whole(const object& o) {
-    json::value v = o.body;
+    json::value v = o.tree();
     if (auto* fields = v.if_object())
         fields->set("metadata", json::encode_meta(o.meta));
     return v;

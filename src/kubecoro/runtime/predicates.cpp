@@ -43,9 +43,11 @@ bool primary_changed(const object* old, const object& now) {
     if (a.generation != b.generation || a.labels != b.labels || a.annotations != b.annotations ||
         a.finalizers != b.finalizers || a.deletion_timestamp != b.deletion_timestamp)
         return true;
-    if (b.generation == 0) // the resource does not count spec changes: compare the content
-        return !same_without_status(old->body, now.body);
-    return false;
+    if (b.generation != 0)
+        return false;
+    // The resource does not count spec changes: compare the content.
+    json::value a_scratch, b_scratch;
+    return !same_without_status(old->view(a_scratch), now.view(b_scratch));
 }
 
 bool projection_changed(const object* old, const object& now, const projection& seen) {
@@ -53,7 +55,13 @@ bool projection_changed(const object* old, const object& now, const projection& 
         return true;
     api::object_meta a = old->meta;
     a.resource_version = now.meta.resource_version;
-    return !(a == now.meta) || !seen.same(old->body, now.body);
+    if (!(a == now.meta))
+        return true;
+    // Packed bodies: the same text is the same projection; otherwise what `seen` keeps is compared.
+    if (!old->packed.empty() && old->packed == now.packed)
+        return false;
+    json::value a_scratch, b_scratch;
+    return !seen.same(old->view(a_scratch), now.view(b_scratch));
 }
 
 std::string_view api_group(std::string_view api_version) {

@@ -124,11 +124,28 @@ TEST_CASE("failover: after failoverDelay of silence, fence, promote the most adv
     in.members[0] = silent("db-0");
     in.members[0].uid = "db-0-new";
     // Made just after the switch was recorded: it may have read the ConfigMap naming it primary.
+    // While the kubelet sets it up (no container runs), it accepts nothing and is not deleted (a
+    // deletion then can leave it Terminating for minutes): waited for.
     in.members[0].created = runtime::now_rfc3339(t0 + 12s);
+    in.now = t0 + 13s;
+    p = plan_replication(in);
+    CHECK(p.act == action::none);
+    CHECK(p.reason == "Fencing");
+    CHECK(p.message.find("to start before stopping it") != std::string::npos);
+    CHECK(p.record.in_progress->to.empty());
+    // A container of it runs: deleted, quickly.
+    in.members[0].running = true;
     p = plan_replication(in);
     CHECK(p.act == action::fence);
     CHECK(p.uid == "db-0-new");
     CHECK_FALSE(p.gentle);
+    // One that never starts a container is deleted anyway after 20 s.
+    in.members[0].running = false;
+    in.now = t0 + 32s;
+    p = plan_replication(in);
+    CHECK(p.act == action::fence);
+    CHECK(p.uid == "db-0-new");
+    in.now = t0 + 10s;
     // Made later: it read "none", and waits to rejoin.
     in.members[0].created = runtime::now_rfc3339(t0 + 16s);
     p = plan_replication(in);

@@ -539,6 +539,17 @@ TEST_CASE("observe_pod: revision, readiness, the server container's wait") {
     CHECK(init.waiting_reason == "ImagePullBackOff");
     CHECK(init.waiting_message == "init container instance: no such tag");
     CHECK(init.stuck());
+    CHECK_FALSE(init.running); // nothing of it runs yet
+    CHECK_FALSE(pod.running);
+    // Running: its init container (waiting for a primary), or its server.
+    auto initializing = observe_pod(parse(R"({"metadata":{"name":"db1-1"},"status":{
+        "initContainerStatuses":[{"name":"instance","state":{"running":{"startedAt":"2024-01-01T00:00:00Z"}}}],
+        "containerStatuses":[{"name":"database","state":{"waiting":{"reason":"PodInitializing"}}}]}})"));
+    CHECK(initializing.running);
+    auto serving = observe_pod(parse(R"({"metadata":{"name":"db1-1"},"status":{
+        "initContainerStatuses":[{"name":"instance","state":{"terminated":{"exitCode":0}}}],
+        "containerStatuses":[{"name":"database","state":{"running":{"startedAt":"2024-01-01T00:00:00Z"}}}]}})"));
+    CHECK(serving.running);
 }
 
 TEST_CASE("observe_pod: identity, role, address, and a server the kubelet reports stopped") {

@@ -58,7 +58,7 @@ awaitable<reconcile_result> look(reconcile_context ctx) {
         s.size = w->body.at("spec", "size") ? w->body.at("spec", "size")->int_or(0) : 0;
     }
     for (const object_ptr& c : ctx.owned(configmaps))
-        s.children.push_back(c->meta.name + "=" + c->body.at("data", "key")->string_or(""));
+        s.children.push_back(c->meta.name + "=" + c->tree().at("data", "key")->string_or(""));
     reconciles.push_back(s);
     co_return reconcile_result::done();
 }

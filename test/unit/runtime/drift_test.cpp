@@ -64,6 +64,14 @@ TEST_CASE("is_applied compares metadata we own and the body") {
     edited.body = parse(R"({"data":{"message":"edited by hand"}})");
     CHECK_FALSE(runtime::is_applied(desired, &edited));
 
+    // Kept packed (a child's cache): the same answers from its text.
+    auto packed = make();
+    packed.packed = json::write(packed.body);
+    packed.body = json::value();
+    CHECK(runtime::is_applied(desired, &packed));
+    packed.packed = R"({"apiVersion":"v1","kind":"ConfigMap","data":{"message":"edited by hand"}})";
+    CHECK_FALSE(runtime::is_applied(desired, &packed));
+
     auto unlabelled = make();
     unlabelled.meta.labels.clear();
     CHECK_FALSE(runtime::is_applied(desired, &unlabelled));

@@ -97,8 +97,8 @@ TEST_CASE_FIXTURE(
     CHECK(second.applied["a"] == 1);
     object_ptr a = w1->cache().get("demo", "a");
     REQUIRE(a);
-    CHECK(a->body.at("data", "k"));
-    CHECK(a->body.at("extra", "x"));
+    CHECK(a->tree().at("data", "k"));
+    CHECK(a->tree().at("extra", "x"));
     CHECK(w1->cache().labelled("demo", "app", "one").size() == 1);
 
     // Later changes reach both.

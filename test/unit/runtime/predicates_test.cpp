@@ -74,6 +74,27 @@ TEST_CASE("projection_changed ignores resourceVersion alone") {
     CHECK(projection_changed(c.get(), *with(c, [](object& o) { o.meta.labels["x"] = "y"; })));
 }
 
+TEST_CASE("projection_changed on packed children: their text, then what the watcher's projection keeps") {
+    auto child = [](std::string rv, json::value spec, json::value status) {
+        return make_object(json::object{{"apiVersion", "v1"},
+                                        {"kind", "Thing"},
+                                        {"metadata", json::object{{"name", "t"}, {"resourceVersion", rv}}},
+                                        {"spec", std::move(spec)},
+                                        {"status", std::move(status)}},
+                           keep_paths({{"spec"}, {"status"}}));
+    };
+    auto a = child("1", json::object{{"size", 1}}, json::object{{"ready", 0}});
+    REQUIRE_FALSE(a->packed.empty());
+    CHECK_FALSE(
+        projection_changed(a.get(), *child("2", json::object{{"size", 1}}, json::object{{"ready", 0}})));
+    auto ready = child("3", json::object{{"size", 1}}, json::object{{"ready", 1}});
+    CHECK(projection_changed(a.get(), *ready));
+    // A watcher that reads only spec (its cache keeps more, for another controller).
+    CHECK_FALSE(projection_changed(a.get(), *ready, keep_paths({{"spec"}})));
+    CHECK(projection_changed(
+        a.get(), *child("4", json::object{{"size", 2}}, json::object{{"ready", 0}}), keep_paths({{"spec"}})));
+}
+
 TEST_CASE("owner_request follows the controller reference of the owner's kind and group") {
     auto child = make({.ns = "ns", .name = "c", .owner_uid = "w-uid", .owner_name = "w"});
     CHECK(owner_request(child->meta, widgets) == reconcile_request{"ns", "w"});

@@ -206,6 +206,10 @@ TEST_CASE("projections keep what the controller reads") {
         CHECK(o->meta.resource_version == "7");
         CHECK(o->body.at("metadata") == nullptr);
         REQUIRE(o->body.at("spec", "template", "big"));
+        CHECK(o->packed.empty()); // a tree, read on every reconcile
+        json::value scratch;
+        CHECK(&o->view(scratch) == &o->body);
+        CHECK(o->tree() == o->body);
     }
     SUBCASE("keep_paths keeps type and the listed fields") {
         object_ptr o = make_object(
@@ -216,11 +220,19 @@ TEST_CASE("projections keep what the controller reads") {
             {"spec", json::object{{"replicas", 3}}},
             {"status", json::object{{"readyReplicas", 2}}},
         };
-        CHECK(o->body == expected);
+        CHECK(o->body.is_null());
+        CHECK(
+            o->packed ==
+            R"({"apiVersion":"apps/v1","kind":"Deployment","spec":{"replicas":3},"status":{"readyReplicas":2}})");
+        CHECK(o->tree() == expected);
+        json::value scratch;
+        CHECK(&o->view(scratch) == &scratch);
+        CHECK(scratch == expected);
+        CHECK(whole(*o).at("metadata", "name")->string_or("") == "d");
     }
     SUBCASE("keep_metadata keeps only the type") {
         object_ptr o = make_object(decoded, keep_metadata());
-        CHECK(o->body == json::value(json::object{{"apiVersion", "apps/v1"}, {"kind", "Deployment"}}));
+        CHECK(o->tree() == json::value(json::object{{"apiVersion", "apps/v1"}, {"kind", "Deployment"}}));
         CHECK(o->meta.name == "d");
     }
     SUBCASE("reduced: one tree of what make_object keeps, which makes the same object") {
@@ -232,6 +244,7 @@ TEST_CASE("projections keep what the controller reads") {
             object_ptr via = make_object(r, p);
             CHECK(via->meta == direct->meta);
             CHECK(via->body == direct->body);
+            CHECK(via->packed == direct->packed);
         }
     }
 }

@@ -192,7 +192,7 @@ TEST_CASE("watcher: the source reduces list items to the watcher's projection as
     CHECK(asked.covers(keep_paths({{"data", "a"}})));
     CHECK_FALSE(asked.covers(keep_paths({{"data", "b"}})));
     // The fake source did not reduce; the watcher projects all the same.
-    CHECK(h.w->cache().get("ns/a")->body.at("data", "b") == nullptr);
+    CHECK(h.w->cache().get("ns/a")->tree().at("data", "b") == nullptr);
 }
 
 TEST_CASE("watcher: not synced while the first list fails") {
