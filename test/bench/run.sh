@@ -3,9 +3,12 @@
 # control plane, and prints one table per scenario (converge vs. floor, CPU, requests, memory,
 # steady state, startup, HelloWorld), with the machine facts, versions and command.
 #
-#   bash test/bench/run.sh [--n 100,1000] [--smoke] [--reconciles 4,8] [--out DIR]
+#   bash test/bench/run.sh [--n 100,1000] [--scale 10000] [--smoke] [--reconciles 4,8] [--out DIR]
 #
 #   --n LIST          Database counts (default 100,1000); HelloWorld runs at the largest
+#   --scale N         last, N Databases (API objects only) converged and restarted on, without the
+#                     floor and without waiting for the controller-manager's pods: memory and time
+#                     per Database against the runs above (0: skipped; default 10000, 0 with --smoke)
 #   --smoke           N=50 only, shorter resync period, no extra --max-concurrent-reconciles runs
 #                     (a couple of minutes once built)
 #   --reconciles LIST --max-concurrent-reconciles values for the Database converge runs
@@ -20,6 +23,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 N_LIST=100,1000
 RECONCILES=4,8
+SCALE=10000
 SMOKE=0
 OUT=""
 COMMAND="test/bench/run.sh $*"
@@ -27,13 +31,15 @@ while [[ $# -gt 0 ]]; do
   case $1 in
     --n) N_LIST=$2; shift 2 ;;
     --reconciles) RECONCILES=$2; shift 2 ;;
+    --scale) SCALE=$2; shift 2 ;;
     --smoke) SMOKE=1; shift ;;
     --out) OUT=$2; shift 2 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-if ((SMOKE)); then N_LIST=50; RECONCILES=${RECONCILES%%,*}; fi
+if ((SMOKE)); then N_LIST=50; RECONCILES=${RECONCILES%%,*}; SCALE=0; fi
+[[ $SCALE =~ ^[0-9]+$ ]] || { echo "run.sh: --scale wants a count (0: skipped)" >&2; exit 2; }
 [[ $N_LIST =~ ^[0-9]+(,[0-9]+)*$ ]] || { echo "run.sh: --n wants a comma-separated list of counts" >&2; exit 2; }
 [[ $RECONCILES =~ ^[0-9]+(,[0-9]+)*$ ]] || { echo "run.sh: --reconciles wants a comma-separated list" >&2; exit 2; }
 
@@ -49,7 +55,7 @@ ninja -C "$BUILD" kubecoro test/bench/kubecoro_bench >&2
 OUT=${OUT:-$(mktemp -d /tmp/kubecoro-bench.XXXXXX)}
 mkdir -p "$OUT/logs"
 export KUBECORO_BIN=$BUILD/kubecoro KUBECORO_BENCH_BIN=$BUILD/test/bench/kubecoro_bench
-export BENCH_OUT=$OUT BENCH_N_LIST=$N_LIST BENCH_RECONCILES=$RECONCILES BENCH_SMOKE=$SMOKE
+export BENCH_OUT=$OUT BENCH_N_LIST=$N_LIST BENCH_RECONCILES=$RECONCILES BENCH_SMOKE=$SMOKE BENCH_SCALE=$SCALE
 export BENCH_COMMAND=$COMMAND
 echo "bench: results in $OUT" >&2
 

@@ -8,6 +8,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 : "${KUBECORO_BIN:?}" "${KUBECORO_BENCH_BIN:?}" "${BENCH_OUT:?}" "${BENCH_N_LIST:?}" "${BENCH_RECONCILES:?}"
 SMOKE=${BENCH_SMOKE:-0}
+SCALE=${BENCH_SCALE:-0}
 REPORT=$BENCH_OUT/report.md
 RESULTS=$BENCH_OUT/results.env
 LOGS=$BENCH_OUT/logs
@@ -262,7 +263,7 @@ steady() {
   start_operator "steady-$kind-$n" --namespace="$ns" --max-concurrent-reconciles="$mcr" --resync-period="${RESYNC}s"
   STEADY[ready]=$(wait_ready 120)
   snapshot s0 # right after ready: the startup pass follows
-  deadline=$((SECONDS + 300))
+  deadline=$((SECONDS + 300 + n / 20))
   while :; do
     local r; r=$(reconciles "$kind")
     [[ -z $t_first ]] && ((r > 0)) && t_first=$(since_start)
@@ -271,7 +272,7 @@ steady() {
     sleep 0.05
   done
   snapshot s1 # the startup pass done: now one resync period of every object
-  deadline=$((SECONDS + RESYNC * 3 / 2 + 30))
+  deadline=$((SECONDS + RESYNC * 3 / 2 + 30 + n / 200))
   while (($(reconciles "$kind") < 2 * n)) && ((SECONDS < deadline)); do sleep 0.5; done
   snapshot s2
   STEADY+=(
@@ -321,7 +322,7 @@ for n in "${N_VALUES[@]}"; do
       steady database "$conv_ns" "$n" "$mcr"
       STEADY_ROWS+=("| $n | ${RESYNC}s | ${STEADY[resync_window]} | ${STEADY[resync_reconciles]} | ${STEADY[resync_writes]} | ${STEADY[resync_gets]} | ${STEADY[resync_cpu]} | $(ms_per "${STEADY[resync_cpu]}" "${STEADY[resync_reconciles]}") | ${STEADY[resync_api_cpu]} | ${STEADY[startup_writes]} |")
       STARTUP_ROWS+=("| $n Databases | ${STEADY[ready]} | ${STEADY[first]} | ${STEADY[all]} | ${STEADY[startup_cpu]} | $(mb "${STEADY[rss]}") |")
-      MEMORY_ROWS[-1]+=" $(mb "${STEADY[rss]}") | $(calc %.1f "(${STEADY[rss]} - ${CONV[rss0]}) / $n") |"
+      MEMORY_ROWS[-1]+=" $(mb "${STEADY[rss]}") | $(mb "${STEADY[hwm]}") | $(calc %.1f "(${STEADY[hwm]} - ${CONV[rss1]}) / 1024") | $(calc %.1f "(${STEADY[rss]} - ${CONV[rss0]}) / $n") |"
     fi
     first=0
   done
@@ -338,6 +339,24 @@ converge helloworld "$HW_N" "${RECONCILE_VALUES[0]}" -default-flags
 stop_operator
 OP_QPS=0
 HW_ROWS+=("| $HW_N | defaults | ${CONV[seconds]} | ${FLOOR[seconds]} | $(ratio "${CONV[seconds]}" "${FLOOR[seconds]}") | $((CONV[writes] + HW_N)) | ${FLOOR[writes]} | ${CONV[GET]} | ${CONV[op_cpu]} | $(ms_per "${CONV[op_cpu]}" "${CONV[writes]}") | ${CONV[api_cpu]} | $(calc %.1f%% "100 * ${CONV[op_cpu]} / (${CONV[api_cpu]} > 0 ? ${CONV[api_cpu]} : 1)") | $(mb "${CONV[rss0]}") → $(mb "${CONV[rss1]}") | ${FLOOR[api_cpu]} |")
+
+# Scale, last: SCALE Databases (API objects only) by one operator, then a restart on them. No floor
+# and no settle: the controller-manager's pods and claims for them (two writes per Database at its
+# 20 qps) trail the converge and the restart.
+if ((SCALE > 0)); then
+  n=$SCALE mcr=${RECONCILE_VALUES[0]}
+  converge database "$n" "$mcr" -scale
+  conv_ns=${CONV[ns]}
+  stop_operator
+  CONVERGE_ROWS+=("| $n (scale) | $mcr | ${CONV[seconds]} | - | - | ${CONV[create]} | $((CONV[writes] + n)) | - | $(children_summary "$conv_ns") |")
+  CPU_ROWS+=("| $n (scale) | $mcr | ${CONV[op_cpu]} | $(ms_per "${CONV[op_cpu]}" "${CONV[writes]}") | ${CONV[api_cpu]} | $(calc %.1f%% "100 * ${CONV[op_cpu]} / (${CONV[api_cpu]} > 0 ? ${CONV[api_cpu]} : 1)") | ${CONV[etcd_cpu]} | ${CONV[kcm_cpu]} | - | - | - |")
+  REQUEST_ROWS+=("| $n (scale) | $mcr | ${CONV[GET]} | ${CONV[POST]} | ${CONV[PATCH]} | ${CONV[PUT]} | ${CONV[DELETE]} | ${CONV[notfound]} | $((CONV[failed] - CONV[notfound])) | $(calc %.2f "${CONV[writes]} / $n") | - |")
+  MEMORY_ROWS+=("| $n (scale) | $(mb "${CONV[rss0]}") ($(mb "${CONV[anon0]}")) | $(mb "${CONV[rss1]}") ($(mb "${CONV[anon1]}")) | - | $(mb "${CONV[hwm]}") | $(calc %.1f "(${CONV[rss1]} - ${CONV[rss0]}) / $n") |")
+  steady database "$conv_ns" "$n" "$mcr"
+  STEADY_ROWS+=("| $n (scale) | ${RESYNC}s | ${STEADY[resync_window]} | ${STEADY[resync_reconciles]} | ${STEADY[resync_writes]} | ${STEADY[resync_gets]} | ${STEADY[resync_cpu]} | $(ms_per "${STEADY[resync_cpu]}" "${STEADY[resync_reconciles]}") | ${STEADY[resync_api_cpu]} | ${STEADY[startup_writes]} |")
+  STARTUP_ROWS+=("| $n Databases (scale) | ${STEADY[ready]} | ${STEADY[first]} | ${STEADY[all]} | ${STEADY[startup_cpu]} | $(mb "${STEADY[rss]}") |")
+  MEMORY_ROWS[-1]+=" $(mb "${STEADY[rss]}") | $(mb "${STEADY[hwm]}") | $(calc %.1f "(${STEADY[hwm]} - ${CONV[rss1]}) / 1024") | $(calc %.1f "(${STEADY[rss]} - ${CONV[rss0]}) / $n") |"
+fi
 
 # ---- tables ----------------------------------------------------------------------------------------
 say ""
@@ -369,10 +388,10 @@ say "| start | ready s | RSS | of which anonymous | of which file-backed (binary
 say "|---|---|---|---|---|---|---|---|"
 for r in "${IDLE_ROWS[@]}"; do say "$r"; done
 say ""
-say "With N Databases (one namespace watched): before creating, right after convergence (anonymous memory in parentheses), after the controller-manager created the pods, peak; restarted on the N converged objects:"
+say "With N Databases (one namespace watched): before creating, right after convergence (anonymous memory in parentheses), after the controller-manager created the pods, peak; restarted on the N converged objects: RSS once all N reconciled and one resync period later, and the restart's peak (VmHWM):"
 say ""
-say "| N | before | converged | settled | peak | KiB / Database (converged - before) | restarted with N | KiB / Database (restarted - before) |"
-say "|---|---|---|---|---|---|---|---|"
+say "| N | before | converged | settled | peak | KiB / Database (converged - before) | restarted with N | restart peak | restart peak - converged | KiB / Database (restarted - before) |"
+say "|---|---|---|---|---|---|---|---|---|---|"
 for r in "${MEMORY_ROWS[@]}"; do say "$r"; done
 say ""
 say "## Steady state: restarted with --resync-period=${RESYNC}s on the converged Databases, one period of resyncs (nothing drifted)"
