@@ -151,7 +151,7 @@ facts() {
   rm -f "$stripped"
   say "# kubecoro benchmark"
   say ""
-  say "- command: \`${BENCH_COMMAND:-test/bench/run.sh}\` (Database N = ${BENCH_N_LIST}, HelloWorld N = $HW_N, max-concurrent-reconciles ${BENCH_RECONCILES}, resync period ${RESYNC}s)"
+  say "- command: \`${BENCH_COMMAND:-test/bench/run.sh}\` (Database N = ${BENCH_N_LIST}, scale N = ${SCALE}, HelloWorld N = $HW_N, max-concurrent-reconciles ${BENCH_RECONCILES}, resync period ${RESYNC}s)"
   say "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   say "- machine: $(nproc) CPUs ($cpu), $mem RAM, $(uname -sr); load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
   say "- kubecoro: $version; git commit $commit$dirty"
