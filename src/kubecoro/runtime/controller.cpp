@@ -493,10 +493,15 @@ void controller::finish(const std::string& key, const reconcile_result& result, 
         if (config_.resync_period > clock::duration::zero() && sources_.front().watch->cache().get(key))
             queue_.add_after(key, resync_delay(), now);
         break;
-    case reconcile_result::type::requeue_after:
+    case reconcile_result::type::requeue_after: {
         queue_.forget(key);
-        queue_.add_after(key, result.after, now);
+        // Drift repair is not put off by a later recheck (a backup schedule hours away).
+        auto after = std::chrono::duration_cast<clock::duration>(result.after);
+        if (config_.resync_period > clock::duration::zero() && sources_.front().watch->cache().get(key))
+            after = std::min(after, resync_delay());
+        queue_.add_after(key, after, now);
         break;
+    }
     case reconcile_result::type::retry:
         // No sooner than the server's Retry-After (429, 503): a retry storm is what it warns of.
         queue_.add_rate_limited(key, now, result.error.retry_after);

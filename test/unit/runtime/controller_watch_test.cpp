@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include <optional>
+
 using namespace kubecoro;
 using namespace kubecoro::runtime;
 using namespace kubecoro::runtime::test;
@@ -49,6 +51,8 @@ struct reconcile_seen {
     std::vector<std::string> children;
 };
 std::vector<reconcile_seen> reconciles;
+// What `look` returns: done, or (when set) requeue_after.
+std::optional<std::chrono::milliseconds> requeue_for;
 
 awaitable<reconcile_result> look(reconcile_context ctx) {
     reconcile_seen s;
@@ -60,7 +64,7 @@ awaitable<reconcile_result> look(reconcile_context ctx) {
     for (const object_ptr& c : ctx.owned(configmaps))
         s.children.push_back(c->meta.name + "=" + c->tree().at("data", "key")->string_or(""));
     reconciles.push_back(s);
-    co_return reconcile_result::done();
+    co_return requeue_for ? reconcile_result::requeue_after(*requeue_for) : reconcile_result::done();
 }
 
 awaitable<void> wait_until(std::function<bool()> condition) {
@@ -202,4 +206,25 @@ TEST_CASE("controller over watchers: a successful reconcile comes back after the
     CHECK(done);
     CHECK(io.stopped());
     CHECK(reconciles.size() == 3); // listed once, resynced twice, without any event
+}
+
+TEST_CASE("controller over watchers: a recheck later than the resync period does not put drift repair off") {
+    reconciles.clear();
+    requeue_for = std::chrono::hours(5); // e.g. the next backup
+    auto widget_api = std::make_shared<fake_api>();
+    auto cm_api = std::make_shared<fake_api>();
+    widget_api->list_answers[""].push_back(page({widget("1", 1)}, "10"));
+    cm_api->list_answers[""].push_back(page({}, "20"));
+    auto c = widget_controller(widget_api, cm_api, 10min);
+    asio::io_context io;
+    bool done = false;
+    asio::co_spawn(io, c->run(), [&](std::exception_ptr e) {
+        CHECK_FALSE(e);
+        done = true;
+    });
+    asio::co_spawn(io, resync_script(c), [&](std::exception_ptr e) { CHECK_FALSE(e); });
+    io.run_for(5s);
+    requeue_for.reset();
+    CHECK(done);
+    CHECK(reconciles.size() == 3); // listed once, then at the resync period, twice
 }
