@@ -18,5 +18,7 @@ bool contains(const json::value& actual, const json::value& desired);
 // and ownerReferences, and everything outside metadata. The cache's projection must keep the
 // fields the controller applies.
 bool is_applied(const json::value& desired, const object* cached);
+// The same with the cached object's body already decoded (`body`: cached.tree()).
+bool is_applied(const json::value& desired, const object& cached, const json::value& body);
 
 } // namespace kubecoro::runtime

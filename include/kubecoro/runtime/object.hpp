@@ -71,6 +71,8 @@ projection keep_metadata();
 
 // The cached object as one tree again (metadata included).
 json::value whole(const object& o);
+// The same from `body`, o's body already decoded (o.tree()).
+json::value whole(const object& o, json::value body);
 
 // Splits a decoded object into meta and the projected body.
 object_ptr make_object(json::value decoded, const projection& project);

@@ -839,20 +839,19 @@ observed_pod observe_pod(const json::value& pod) {
                 out.running = out.running || c.at("state", "running") != nullptr;
             }
     // An init container (PostgreSQL's `instance`) that cannot run holds the server back: its wait
-    // is the pod's (an image that cannot be pulled, a refusal that keeps it crashing).
+    // is the pod's (an image that cannot be pulled, a refusal that keeps it crashing). One that
+    // runs makes the pod running.
     if (const json::value* list = pod.at("status", "initContainerStatuses"); list && list->is_array())
-        for (const json::value& c : *list->if_array())
+        for (const json::value& c : *list->if_array()) {
             out.running = out.running || c.at("state", "running") != nullptr;
-    if (out.waiting_reason.empty() || out.waiting_reason == "PodInitializing")
-        if (const json::value* list = pod.at("status", "initContainerStatuses"); list && list->is_array())
-            for (const json::value& c : *list->if_array())
-                if (std::string reason = string_at(c.at("state", "waiting", "reason"));
-                    !reason.empty() && reason != "PodInitializing") {
-                    out.waiting_reason = reason;
-                    out.waiting_message = "init container " + string_at(c.at("name")) + ": " +
-                                          string_at(c.at("state", "waiting", "message"));
-                    break;
-                }
+            const bool server_waits = out.waiting_reason.empty() || out.waiting_reason == "PodInitializing";
+            if (std::string reason = string_at(c.at("state", "waiting", "reason"));
+                server_waits && !reason.empty() && reason != "PodInitializing") {
+                out.waiting_reason = reason;
+                out.waiting_message = "init container " + string_at(c.at("name")) + ": " +
+                                      string_at(c.at("state", "waiting", "message"));
+            }
+        }
     // The deletion was asked at deletionTimestamp minus its grace period; a termination reported
     // since then was seen by a kubelet that knows of the deletion. (An earlier one, a crash, may
     // be followed by a restart of which a kubelet cut off from the API server says nothing.)

@@ -488,18 +488,17 @@ void controller::finish(const std::string& key, const reconcile_result& result, 
     auto now = queue_now();
     switch (result.kind) {
     case reconcile_result::type::done:
-        queue_.forget(key);
-        // Drift repair for objects that still exist; a deleted one is not looked at again.
-        if (config_.resync_period > clock::duration::zero() && sources_.front().watch->cache().get(key))
-            queue_.add_after(key, resync_delay(), now);
-        break;
     case reconcile_result::type::requeue_after: {
         queue_.forget(key);
-        // Drift repair is not put off by a later recheck (a backup schedule hours away).
-        auto after = std::chrono::duration_cast<clock::duration>(result.after);
+        // Drift repair for objects that still exist (a deleted one is not looked at again), not
+        // put off by a later recheck (a backup schedule hours away).
+        std::optional<clock::duration> next;
+        if (result.kind == reconcile_result::type::requeue_after)
+            next = std::chrono::duration_cast<clock::duration>(result.after);
         if (config_.resync_period > clock::duration::zero() && sources_.front().watch->cache().get(key))
-            after = std::min(after, resync_delay());
-        queue_.add_after(key, after, now);
+            next = std::min(next.value_or(clock::duration::max()), resync_delay());
+        if (next)
+            queue_.add_after(key, *next, now);
         break;
     }
     case reconcile_result::type::retry:

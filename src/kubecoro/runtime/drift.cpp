@@ -62,18 +62,23 @@ bool contains(const json::value& actual, const json::value& desired) {
 }
 
 bool is_applied(const json::value& desired, const object* cached) {
-    if (!cached || cached->meta.deletion_timestamp)
+    if (!cached)
+        return false;
+    json::value scratch;
+    return is_applied(desired, *cached, cached->view(scratch));
+}
+
+bool is_applied(const json::value& desired, const object& cached, const json::value& body) {
+    if (cached.meta.deletion_timestamp)
         return false;
     const auto* d = desired.if_object();
     if (!d)
         return false;
-    json::value scratch;
-    const json::value& body = cached->view(scratch);
     for (const auto& [key, value] : *d) {
         if (key == "apiVersion" || key == "kind")
             continue;
         if (key == "metadata") {
-            json::value meta = json::encode_meta(cached->meta);
+            json::value meta = json::encode_meta(cached.meta);
             for (const char* field : {"labels", "annotations", "ownerReferences"}) {
                 const json::value* want = value.at(field);
                 if (want && !contains(meta.at(field) ? *meta.at(field) : json::value(), *want))

@@ -151,9 +151,11 @@ managed_context::apply(const api::resource& r, std::string name, json::value obj
 
 awaitable<core::result<json::value>>
 managed_context::apply_if_drifted(const api::resource& r, const std::string& name, json::value desired) {
-    object_ptr current = cached(r, name);
-    if (is_applied(desired, current.get()))
-        co_return whole(*current);
+    if (object_ptr current = cached(r, name)) {
+        json::value body = current->tree(); // decoded once, for the comparison and the answer
+        if (is_applied(desired, *current, body))
+            co_return whole(*current, std::move(body));
+    }
     co_return co_await runtime::apply(client(), r, std::move(desired), field_manager());
 }
 

@@ -178,10 +178,13 @@ std::string object_key(std::string_view ns, std::string_view name) {
 }
 
 json::value whole(const object& o) {
-    json::value v = o.tree();
-    if (auto* fields = v.if_object())
+    return whole(o, o.tree());
+}
+
+json::value whole(const object& o, json::value body) {
+    if (auto* fields = body.if_object())
         fields->set("metadata", json::encode_meta(o.meta));
-    return v;
+    return body;
 }
 
 } // namespace kubecoro::runtime
