@@ -148,9 +148,9 @@ for e in "${engines[@]}"; do
     test "$(kubectl get db "$e" -n "$ns" --no-headers 2>/dev/null | awk '{print $4}')" == "1/1"
 done
 
-# ---- 3. more than one instance: PostgreSQL replicas; refused for the others until theirs exists --
+# ---- 3. more than one instance: PostgreSQL and MariaDB replicas; refused for MySQL until its exists
 for e in "${engines[@]}"; do kubectl scale db "$e" -n "$ns" --replicas=2 >/dev/null; done
-for e in mysql mariadb; do
+for e in mysql; do
   expect_eventually "$e: replicas 2 -> InvalidSpec (independent databases), phase Failed" 20 jsonpath_is "False/InvalidSpec/Failed" \
     get "db/$e" -n "$ns" -o 'jsonpath={.status.conditions[?(@.type=="ReconcileSucceeded")].status}/{.status.conditions[?(@.type=="ReconcileSucceeded")].reason}/{.status.phase}'
   check "$e: replicas 2 -> the message says why ($(condition_message "$ns" "$e" ReconcileSucceeded | cut -c1-60)...)" \
@@ -159,7 +159,11 @@ for e in mysql mariadb; do
     'sts_replicas_is() { [[ $(kubectl get statefulset "$2" -n "$1" -o jsonpath={.spec.replicas}) == 1 ]]; }; sts_replicas_is "$1" "$2" && ! kubectl get pdb "$2" -n "$1" >/dev/null 2>&1' _ "$ns" "$e"
   kubectl scale db "$e" -n "$ns" --replicas=1 >/dev/null
 done
-# (Streaming itself needs a real server: replication_test.sh on the node.)
+# (Replication itself needs a real server: replication_test.sh and mariadb_failover_test.sh on the node.)
+e=mariadb
+expect_eventually "$e: replicas 2 -> StatefulSet 2 (OnDelete)" 20 bash -c \
+  '[[ $(kubectl get statefulset "$2" -n "$1" -o jsonpath={.spec.replicas}/{.spec.updateStrategy.type}) == 2/OnDelete ]]' _ "$ns" "$e"
+kubectl scale db "$e" -n "$ns" --replicas=1 >/dev/null
 e=postgresql
 expect_eventually "$e: replicas 2 -> StatefulSet 2 (OnDelete), PodDisruptionBudgets for the replicas and the primary" 20 bash -c \
   '[[ $(kubectl get statefulset "$2" -n "$1" -o jsonpath={.spec.replicas}/{.spec.updateStrategy.type}) == 2/OnDelete ]] && [[ $(kubectl get pdb "$2" "$2-primary" -n "$1" -o jsonpath="{.items[*].spec.selector.matchLabels.kubecoro\.dev/role}") == "replica primary" ]]' _ "$ns" "$e"

@@ -69,12 +69,12 @@ spec: {engine: postgresql, version: "15", storage: 1Gi, parameters: {port: "5433
 apiVersion: kubecoro.dev/v1alpha1
 kind: Database
 metadata: {name: three}
-spec: {engine: mariadb, version: "10.11", storage: 1Gi, replicas: 3}
+spec: {engine: mysql, version: "8.4", storage: 1Gi, replicas: 3}
 YAML
 expect_eventually "dbcorrect: a parameter kubecoro owns is refused with InvalidSpec naming it" 60 \
   condition_is badparam ReconcileSucceeded "False InvalidSpec: spec.parameters.port: is set by kubecoro"
 expect_eventually "dbcorrect: replicas: 3 is refused with InvalidSpec saying why" 60 \
-  condition_is three ReconcileSucceeded "False InvalidSpec: spec.replicas: 3 mariadb instances would be independent databases"
+  condition_is three ReconcileSucceeded "False InvalidSpec: spec.replicas: 3 mysql instances would be independent databases"
 check "dbcorrect: a refused Database creates nothing" \
   eval '[[ -z $(kubectl get statefulset,secret -n "$ns" -l app.kubernetes.io/instance=three -o name) ]]'
 for e in "${engines[@]}"; do

@@ -30,16 +30,11 @@ spec: {engine: postgresql, version: "15", storage: 1Gi, replicas: 3, backup: {en
        replication: {synchronous: $sync}}
 YAML
 
-status_of() { kubectl get "db/$db" -n "$ns" -o "jsonpath=$1" 2>/dev/null; }
-primary_is() { [[ $(status_of '{.status.currentPrimary}') == "$1" ]]; }
 members=3
-settled() { # every member ready, no switch in progress, the Services on the right pods
-  local p; p=$(status_of '{.status.currentPrimary}')
-  [[ $(status_of '{.status.ready}/{.status.phase}/{.status.replication.switch.from}') == $members/$members/Ready/ ]] || return 1
-  [[ $(kubectl get endpoints -n "$ns" "$db" -o 'jsonpath={.subsets[*].addresses[*].targetRef.name}') == "$p" ]] || return 1
-  local ro; ro=$(kubectl get endpoints -n "$ns" "$db-ro" -o 'jsonpath={.subsets[*].addresses[*].targetRef.name}')
-  [[ $(wc -w <<<"$ro") == $((members - 1)) && " $ro " != *" $p "* ]]
-}
+label=failover figure=
+# The ids on the current primary.
+present_ids() { kubectl exec -n "$ns" "$(status_of '{.status.currentPrimary}')" -c database -- psql -XAtq -U app -d app -c "SELECT id FROM w ORDER BY 1" 2>/dev/null; }
+source "$(dirname "$0")/failover_lib.sh"
 start=$(now_s)
 if db_wait_ready "$db" 300 && wait_until 120 settled; then
   pass "failover: replicas 3 -> Ready 3/3 in $(since_s "$start") s"
@@ -104,39 +99,8 @@ spec:
         done
         echo "\$line"; sleep 0.1; done
 YAML
-client_log() { kubectl logs -n "$ns" client 2>/dev/null; }
-acks_after() { client_log | awk -v t="$1" '$1 == "ack" && $3 > t { n++ } END { print n + 0 }'; }
 expect_eventually "failover: the client writes through the Service" 60 bash -c "$(declare -f client_log acks_after); ns=$ns; (( \$(acks_after 0) > 5 ))"
 
-# report NAME FAULT-TIME: after the cluster settled again, the figures of one fault.
-report() {
-  local name=$1 t=$2 log resumed missing doubles acked
-  log=$(client_log)
-  # Writes resume at the first acknowledgement after the first failure since the fault.
-  resumed=$(awk -v t="$t" '$3 > t && $1 == "err" && !f { f = 1 } $3 > t && $1 == "ack" && f { printf "%.1f", $3 - t; exit }' <<<"$log")
-  [[ -n $resumed ]] || resumed=0.0
-  # The longest time without an acknowledged write since the fault (what a client felt).
-  local outage
-  outage=$(awk -v t="$t" 'BEGIN { last = t } $1 == "ack" && $3 > t { if ($3 - last > m) m = $3 - last; last = $3 } END { printf "%.1f", m }' <<<"$log")
-  acked=$(awk '$1 == "ack" { print $2 }' <<<"$log" | sort -n)
-  local present
-  present=$(kubectl exec -n "$ns" "$(status_of '{.status.currentPrimary}')" -c database -- psql -XAtq -U app -d app -c "SELECT id FROM w ORDER BY 1" 2>/dev/null)
-  missing=$(comm -23 <(sort <<<"$acked") <(sort <<<"$present") | grep -c . || true)
-  doubles=$(awk '$1 == "sample" { n = 0; for (i = 3; i <= NF; i++) if ($i ~ /:t$/) n++; if (n > 1) d++ } END { print d + 0 }' <<<"$log")
-  echo "FIGURE $name: writes back after ${resumed} s (longest gap between acknowledged writes ${outage} s); acknowledged ids missing: $missing of $(grep -c . <<<"$acked"); samples with two writable members: $doubles"
-  check "failover: $name: never two members accepting writes ($doubles samples)" test "$doubles" == 0
-  LAST_MISSING=$missing
-  LAST_RESUMED=$resumed
-}
-# settle NAME SECONDS: Ready 3/3 again, a new primary, the Services right, the old primary a replica.
-settle() {
-  if wait_until "$2" settled; then
-    pass "failover: $1: settled again ($members/$members Ready, Services on $(status_of '{.status.currentPrimary}') and the two replicas)"
-  else
-    fail "failover: $1: not settled ($(status_of '{.status.ready}/{.status.phase} switch={.status.replication.switch}') $(status_of '{.status.conditions[?(@.type=="PrimaryAvailable")].message}'))"
-    kubectl get pods -n "$ns" -o wide 2>&1 | head
-  fi
-}
 # lost NAME: 0 acknowledged ids missing, asserted in synchronous mode.
 lost() { if [[ $sync == true ]]; then check "failover: $1: 0 acknowledged writes lost (synchronous)" test "$LAST_MISSING" == 0; fi; }
 
@@ -153,33 +117,10 @@ check "failover: switchover: the request annotation is removed" test -z "$(kubec
 check "failover: switchover: events say it" grep -q SwitchoverDone <<<"$(kubectl get events -n "$ns" --field-selector involvedObject.name=$db -o 'jsonpath={.items[*].reason}')"
 
 # ---- 2. the primary's pod deleted -------------------------------------------------------------
-old=$(status_of '{.status.currentPrimary}')
-t=$(now_s)
-kubectl delete pod -n "$ns" "$old" --wait=false >/dev/null
-settle "primary pod deleted" 180
-report "primary pod deleted" "$t"
-lost "primary pod deleted"
+primary_pod_deleted
 
 # ---- 3. the primary frozen (SIGSTOP) past the failover delay, then resumed ------------------------
-old=$(status_of '{.status.currentPrimary}')
-pid=$(pid_of "$old")
-t=$(now_s)
-if [[ -n $pid ]]; then
-  kill -STOP "$pid"
-  if wait_until 150 bash -c "p=\$(kubectl get db $db -n $ns -o jsonpath={.status.currentPrimary}); [[ -n \$p && \$p != $old ]]"; then
-    pass "failover: frozen primary: another member was promoted ($(status_of '{.status.currentPrimary}'))"
-  else
-    fail "failover: frozen primary: no other member promoted ($(status_of '{.status.conditions[?(@.type=="PrimaryAvailable")].message}'))"
-  fi
-  kill -CONT "$pid" 2>/dev/null || true
-  sleep 2 # the resumed process gets its chance to accept a write; the sampler keeps asking
-  settle "frozen primary" 180
-  report "frozen primary" "$t"
-  lost "frozen primary"
-  check "failover: frozen primary: the frozen server never accepts writes again (its process is gone)" bash -c "! kill -0 $pid 2>/dev/null"
-else
-  fail "failover: frozen primary: the server process of $old found"
-fi
+frozen_primary
 
 # ---- 4. a rolling update (a parameter): replicas one at a time, then a switchover ----------------
 old=$(status_of '{.status.currentPrimary}')

@@ -219,10 +219,18 @@ replication_plan plan_primary(runtime::managed_context& ctx,
     return p;
 }
 
+const observed_pod* find_pod(const observed_state& seen, const std::string& name) {
+    for (const observed_pod& pod : seen.instances)
+        if (pod.name == name)
+            return &pod;
+    return nullptr;
+}
+
 // Acts on the plan, once its record is `recorded`, the one in the status (intent is written
 // before acting).
 awaitable<core::result<void>> act_on(runtime::managed_context& ctx,
                                      const resources& rs,
+                                     const database_spec& spec,
                                      const replication_plan& plan,
                                      const replication_record& recorded,
                                      const observed_state& seen,
@@ -237,6 +245,12 @@ awaitable<core::result<void>> act_on(runtime::managed_context& ctx,
     ctx.log().info("replication", {{"step", plan.reason}, {"pod", plan.pod}, {"message", plan.message}});
     switch (plan.act) {
     case action::fence: {
+        const observed_pod* from = find_pod(seen, plan.pod);
+        const observed_pod* to =
+            plan.record.in_progress ? find_pod(seen, plan.record.in_progress->to) : nullptr;
+        if (plan.gentle && from && to) // a switchover: nothing acknowledged may stay behind
+            if (auto handed = co_await hand_over(spec.engine, *from, *to, password); !handed)
+                co_return core::fail(core::errc::io, "switchover: " + handed.error().message);
         api::delete_options stop{.propagation_policy = api::propagation::background,
                                  .precondition_uid = plan.uid};
         if (!plan.gentle) // a failover: 2 s for a clean shutdown, then SIGKILL (a stopped process too)
@@ -248,10 +262,9 @@ awaitable<core::result<void>> act_on(runtime::managed_context& ctx,
         break;
     }
     case action::promote:
-        for (const observed_pod& pod : seen.instances)
-            if (pod.name == plan.pod)
-                if (auto promoted = co_await promote(pod, password); !promoted)
-                    ctx.log().warn("promotion failed", {{"pod", pod.name}, {"error", promoted.error()}});
+        if (const observed_pod* pod = find_pod(seen, plan.pod))
+            if (auto promoted = co_await promote(spec.engine, *pod, password, spec.synchronous); !promoted)
+                ctx.log().warn("promotion failed", {{"pod", pod->name}, {"error", promoted.error()}});
         break;
     case action::forget_request: { // (not at finish: the status write after it would conflict)
         auto it = ctx.meta().annotations.find(std::string(switchover_annotation));
@@ -331,7 +344,7 @@ awaitable<outcome> reconcile(const resources& rs, runtime::managed_context& ctx,
     std::optional<replication_plan> plan;
     upkeep_plan upkeep;
     if (!in.observed.instances.empty()) {
-        in.members = co_await ask_members(in.observed.instances, creds->pw.superuser);
+        in.members = co_await ask_members(served.engine, in.observed.instances, creds->pw.superuser);
         place_members(in.members, ctx, rs, in.observed);
         upkeep_input work{in.observed.primary, in.members, {}};
         for (int i = 0; i < served.replicas; ++i)
@@ -339,7 +352,7 @@ awaitable<outcome> reconcile(const resources& rs, runtime::managed_context& ctx,
         upkeep = plan_upkeep(work);
         // Every member has the synchronous_standby_names the spec asks for (a reload, no restart).
         const synchronous_setting sync = co_await configure_synchronous(
-            in.observed.instances, in.members, served.synchronous, creds->pw.superuser);
+            served.engine, in.observed.instances, in.members, served.synchronous, creds->pw.superuser);
         for (const std::string& pod : sync.changed)
             ctx.log().info("synchronous_standby_names set", {{"pod", pod}, {"value", sync.value}});
         plan = plan_primary(
@@ -351,6 +364,15 @@ awaitable<outcome> reconcile(const resources& rs, runtime::managed_context& ctx,
                                                   .message = plan->message};
         if (plan->act == replication_plan::action::finish)
             in.observed.primary = plan->pod;
+        // MariaDB: a new replica, or a former primary back read-only, follows the Service <name>.
+        const std::string promoting = plan->record.in_progress ? plan->record.in_progress->to : "";
+        for (const std::string& pod : co_await follow_primary(served.engine,
+                                                              in.observed.instances,
+                                                              in.members,
+                                                              service_host(ctx.meta()),
+                                                              promoting,
+                                                              creds->pw.superuser))
+            ctx.log().info("replica follows the primary", {{"pod", pod}});
     }
     const std::optional<primary_switch>& switching = plan ? plan->record.in_progress : in_status.in_progress;
     if (switching) {
@@ -379,7 +401,8 @@ awaitable<outcome> reconcile(const resources& rs, runtime::managed_context& ctx,
         if (auto labelled = co_await label_roles(ctx, rs, in.observed); !labelled)
             failure = labelled.error();
     if (!failure.code && plan)
-        if (auto acted = co_await act_on(ctx, rs, *plan, in_status, in.observed, creds->pw.superuser); !acted)
+        if (auto acted = co_await act_on(ctx, rs, served, *plan, in_status, in.observed, creds->pw.superuser);
+            !acted)
             failure = acted.error();
     // A rolling update restarts one replica at a time, while nothing else happens to the primary.
     if (!failure.code && plan && plan->act == replication_plan::action::none && !switching &&

@@ -1,5 +1,6 @@
 #include "database/members.hpp"
 
+#include "database/mariadb_members.hpp"
 #include "database/scripts.hpp"
 #include <kubecoro/core/errc.hpp>
 #include <kubecoro/sql/postgres.hpp>
@@ -37,18 +38,25 @@ std::string field(const sql::pg_row& row, std::size_t i) {
 
 } // namespace
 
-awaitable<std::vector<member>> ask_members(const std::vector<observed_pod>& pods,
-                                           const std::string& password) {
+member member_of(const observed_pod& pod) {
+    member m;
+    m.name = pod.name;
+    m.uid = pod.uid;
+    m.terminating = pod.terminating;
+    m.stopped = pod.server_stopped;
+    m.running = pod.running;
+    m.created = pod.created;
+    m.ready = pod.ready;
+    return m;
+}
+
+awaitable<std::vector<member>>
+ask_members(engine e, const std::vector<observed_pod>& pods, const std::string& password) {
+    if (e == engine::mariadb)
+        co_return co_await mariadb::ask_members(pods, password);
     std::vector<member> out;
     for (const observed_pod& pod : pods) {
-        member m;
-        m.name = pod.name;
-        m.uid = pod.uid;
-        m.terminating = pod.terminating;
-        m.stopped = pod.server_stopped;
-        m.running = pod.running;
-        m.created = pod.created;
-        m.ready = pod.ready;
+        member m = member_of(pod);
         if (!pod.ip.empty() && !pod.terminating) {
             const sql::pg_endpoint at = endpoint_of(pod, password, std::chrono::milliseconds(1500));
             auto rows = co_await sql::query(at, std::string(member_query));
@@ -73,10 +81,13 @@ awaitable<std::vector<member>> ask_members(const std::vector<observed_pod>& pods
     co_return out;
 }
 
-awaitable<synchronous_setting> configure_synchronous(const std::vector<observed_pod>& pods,
+awaitable<synchronous_setting> configure_synchronous(engine e,
+                                                     const std::vector<observed_pod>& pods,
                                                      const std::vector<member>& members,
                                                      bool synchronous,
                                                      const std::string& password) {
+    if (e == engine::mariadb)
+        co_return co_await mariadb::configure_synchronous(pods, members, synchronous, password);
     synchronous_setting out;
     out.value = synchronous ? std::string(synchronous_quorum) : std::string();
     const std::string change = synchronous
@@ -105,7 +116,28 @@ awaitable<synchronous_setting> configure_synchronous(const std::vector<observed_
     co_return out;
 }
 
-awaitable<core::result<void>> promote(const observed_pod& pod, const std::string& password) {
+awaitable<std::vector<std::string>> follow_primary(engine e,
+                                                   const std::vector<observed_pod>& pods,
+                                                   const std::vector<member>& members,
+                                                   const std::string& source,
+                                                   const std::string& except,
+                                                   const std::string& password) {
+    if (e != engine::mariadb)
+        co_return std::vector<std::string>{};
+    co_return co_await mariadb::follow(pods, members, source, except, password);
+}
+
+awaitable<core::result<void>>
+hand_over(engine e, const observed_pod& from, const observed_pod& to, const std::string& password) {
+    if (e != engine::mariadb)
+        co_return core::result<void>{};
+    co_return co_await mariadb::hand_over(from, to, password, std::chrono::seconds(10));
+}
+
+awaitable<core::result<void>>
+promote(engine e, const observed_pod& pod, const std::string& password, bool synchronous) {
+    if (e == engine::mariadb)
+        co_return co_await mariadb::promote(pod, password, synchronous);
     if (pod.ip.empty())
         co_return core::fail(core::errc::io, pod.name + " has no address");
     const sql::pg_endpoint at = endpoint_of(pod, password, std::chrono::milliseconds(35000));

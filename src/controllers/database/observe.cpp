@@ -68,7 +68,7 @@ awaitable<core::result<std::vector<observed_pod>>> list_instances(runtime::manag
     // a lone server left with it would hold every commit.)
     bool replicated = spec.replicas > 1 || (sts && (sts->spec_replicas > 1 || sts->replicas > 1)) ||
                       recorded.in_progress || !recorded.standbys.empty();
-    if (spec.engine != engine::postgresql || !replicated || !sts)
+    if (spec.engine == engine::mysql || !replicated || !sts)
         co_return out;
     api::list_options by_label;
     for (const auto& [key, value] : selector_labels(ctx.meta(), spec.engine))

@@ -28,9 +28,9 @@ std::vector<storage_class> storage_classes(const runtime::managed_context& ctx, 
 // status.currentPrimary when it names an instance of this Database, else <name>-0.
 std::string current_primary(const runtime::object& db);
 
-// Every server pod of a PostgreSQL Database that has (or asks for) more than one instance, or whose
-// `recorded` status.replication holds a switch or synchronous standbys; none otherwise. Pods are
-// not cached: listed by label.
+// Every server pod of a PostgreSQL or MariaDB Database that has (or asks for) more than one instance, or
+// whose `recorded` status.replication holds a switch or synchronous standbys; none otherwise. Pods are not
+// cached: listed by label.
 awaitable<core::result<std::vector<observed_pod>>> list_instances(runtime::managed_context& ctx,
                                                                   const resources& rs,
                                                                   const database_spec& spec,

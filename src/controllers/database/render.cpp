@@ -129,6 +129,31 @@ std::string replica_aware(std::string primary_check) {
            primary_check + "; fi";
 }
 
+// MariaDB: the same for a member that is read-only: ready while its replication threads run and
+// are connected to the primary. Asked over the socket as the container's own user (an account
+// with no privilege, unix_socket authentication); a Database made before that account existed is
+// only pinged.
+std::string mariadb_replica_aware(std::string primary_check) {
+    return primary_check +
+           " && { out=$(mariadb --no-defaults --protocol=socket -umysql -N -B -e \"SELECT @@read_only = 0 "
+           "OR VARIABLE_VALUE = 'ON' FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = "
+           "'SLAVE_RUNNING'\" 2>&1); test \"$out\" = 1 || case $out in *'Access denied'*) true ;; *) false "
+           ";; "
+           "esac; }";
+}
+
+std::string readiness_command(engine e, bool restoring) {
+    switch (e) {
+    case engine::postgresql:
+        return replica_aware(probe_command(e, false, restoring));
+    case engine::mariadb:
+        return mariadb_replica_aware(probe_command(e, false, restoring));
+    case engine::mysql:
+        break;
+    }
+    return probe_command(e, false, restoring);
+}
+
 json::value exec_probe(std::string command, int period, int failure_threshold) {
     return json::object{
         {"exec", json::object{{"command", json::array{"sh", "-c", std::move(command)}}}},
@@ -352,11 +377,16 @@ std::string pg_hba(const database_spec& spec) {
 
 constexpr std::string_view users_key = "10-kubecoro-users.sh";
 constexpr std::string_view restore_key = "20-kubecoro-restore.sh";
+constexpr std::string_view seed_key = "30-kubecoro-replica.sh";
+constexpr std::string_view synchronous_key = "synchronous";
 constexpr std::string_view primary_key = "primary";
 constexpr std::string_view initialized_key = "initialized";
 constexpr std::string_view hba_key = "pg_hba.conf";
 constexpr std::string_view config_dir = "/etc/kubecoro";
 constexpr std::string_view run_dir = "/run/kubecoro"; // the replication password file, in memory
+constexpr std::string_view mariadb_data_dir = "/var/lib/mysql";
+// A MariaDB replica away longer than this cannot catch up from the binary log.
+constexpr long binlog_retention_seconds = 86400;
 
 } // namespace
 
@@ -370,10 +400,15 @@ json::value render_init_configmap(const api::object_meta& db,
         {std::string(users_key), users_script(spec.engine)},
         {std::string(restore_key), restore_script(spec.engine)},
     };
-    if (spec.engine == engine::postgresql) {
+    if (spec.engine != engine::mysql) {
         data.set(std::string(primary_key), primary);
         data.set(std::string(initialized_key), initialized ? "true" : "false");
+    }
+    if (spec.engine == engine::postgresql)
         data.set(std::string(hba_key), pg_hba(spec));
+    if (spec.engine == engine::mariadb) {
+        data.set(std::string(seed_key), seed_script());
+        data.set(std::string(synchronous_key), spec.synchronous ? "true" : "false");
     }
     o.set("data", std::move(data));
     return o;
@@ -463,6 +498,20 @@ json::array server_args(const api::object_meta& db, const database_spec& spec) {
         if (!major || *major >= 13) // a replica that was away a while can still catch up
             set("wal_keep_size", "128MB");
     }
+    if (spec.engine == engine::mariadb) {
+        // Written by the init container (server_id, read_only): an option file must come first.
+        args.push_back("--defaults-extra-file=" + std::string(run_dir) + "/server.cnf");
+        set("log_bin", "mysql-bin");
+        set("log_slave_updates", "ON"); // a promoted replica serves the others from its binary log
+        set("binlog_format", "ROW");
+        set("gtid_strict_mode", "ON");
+        set("binlog_expire_logs_seconds", std::to_string(binlog_retention_seconds));
+        // Semi-synchronous commits, used when the primary's side is on (synchronous mode): a commit
+        // waits for a replica to have it, however long, and never falls back to asynchronous.
+        set("rpl_semi_sync_slave_enabled", "ON");
+        set("rpl_semi_sync_master_wait_point", "AFTER_SYNC");
+        set("rpl_semi_sync_master_timeout", "18446744073709551615");
+    }
     for (const auto& [key, value] : spec.parameters)
         set(key, value);
     return args;
@@ -497,13 +546,20 @@ render_statefulset(const api::object_meta& db, const database_spec& spec, const 
         // Parallel query and shared memory segments live in /dev/shm; the runtime's default is 64 MiB.
         mounts.push_back(json::object{{"name", "shm"}, {"mountPath", "/dev/shm"}});
         volumes.push_back(volume("shm", "emptyDir", json::object{{"medium", "Memory"}}));
-        init_source.set("items", json::array{key_to_path(users_key), key_to_path(restore_key)});
-        // Read as the pod starts: the primary's name and the hba_file.
-        json::object topology{
-            {"name", init_configmap_name(db)},
-            {"defaultMode", 0444},
-            {"items",
-             json::array{key_to_path(primary_key), key_to_path(initialized_key), key_to_path(hba_key)}}};
+    }
+    if (e != engine::mysql) {
+        const bool pg = e == engine::postgresql;
+        json::array scripts{key_to_path(users_key), key_to_path(restore_key)};
+        if (!pg)
+            scripts.push_back(key_to_path(seed_key));
+        init_source.set("items", std::move(scripts));
+        // Read as the pod starts: the primary's name, and PostgreSQL's hba_file or MariaDB's mode.
+        json::object topology{{"name", init_configmap_name(db)},
+                              {"defaultMode", 0444},
+                              {"items",
+                               json::array{key_to_path(primary_key),
+                                           key_to_path(initialized_key),
+                                           key_to_path(pg ? hba_key : synchronous_key)}}};
         volumes.push_back(volume("topology", "configMap", std::move(topology)));
         volumes.push_back(
             volume("run", "emptyDir", json::object{{"medium", "Memory"}, {"sizeLimit", "1Mi"}}));
@@ -517,22 +573,34 @@ render_statefulset(const api::object_meta& db, const database_spec& spec, const 
             {"valueFrom", json::object{{"fieldRef", json::object{{"fieldPath", "metadata.name"}}}}},
         };
         env.push_back(pod_name);
-        // Every member but the one the operator made primary starts as a replica; a new one is
-        // first cloned from the primary.
+        json::array init_env;
+        if (pg) {
+            // Every member but the one the operator made primary starts as a replica; a new one is
+            // first cloned from the primary.
+            init_env = {pod_name,
+                        env_value("PGDATA", postgres_data_dir(spec.version)),
+                        env_value("PGUSER", superuser(e)),
+                        optional_secret_env("PGPASSWORD", superuser_secret_name(db), "password"),
+                        env_value("PRIMARY_HOST", service_host(db)),
+                        env_value("KUBECORO_CONFIG", config_dir),
+                        env_value("KUBECORO_RUN", run_dir)};
+        } else {
+            // server_id and read_only, from the pod's ordinal and the ConfigMap's primary; the
+            // seed script reads the same.
+            for (json::value v : {env_value("KUBECORO_CONFIG", config_dir),
+                                  env_value("DATADIR", mariadb_data_dir),
+                                  env_value("PRIMARY_HOST", service_host(db))})
+                env.push_back(std::move(v));
+            init_env = {pod_name,
+                        env_value("DATADIR", mariadb_data_dir),
+                        env_value("KUBECORO_CONFIG", config_dir),
+                        env_value("KUBECORO_RUN", run_dir)};
+        }
         init_container = json::object{
             {"name", "instance"},
             {"image", spec.image},
-            {"command", json::array{"bash", "-c", instance_script()}},
-            {"env",
-             json::array{
-                 pod_name,
-                 env_value("PGDATA", postgres_data_dir(spec.version)),
-                 env_value("PGUSER", superuser(e)),
-                 optional_secret_env("PGPASSWORD", superuser_secret_name(db), "password"),
-                 env_value("PRIMARY_HOST", service_host(db)),
-                 env_value("KUBECORO_CONFIG", config_dir),
-                 env_value("KUBECORO_RUN", run_dir),
-             }},
+            {"command", json::array{"bash", "-c", pg ? instance_script() : mariadb_instance_script()}},
+            {"env", std::move(init_env)},
             {"resources", resources(spec.resources)},
             {"volumeMounts", json::array{volume_mount(e), topology_mount, run_mount}},
             {"securityContext", container_security_context()},
@@ -560,11 +628,7 @@ render_statefulset(const api::object_meta& db, const database_spec& spec, const 
          exec_probe(probe_command(e, false, restoring),
                     period,
                     (spec.startup_timeout_seconds + period - 1) / period)},
-        {"readinessProbe",
-         exec_probe(e == engine::postgresql ? replica_aware(probe_command(e, false, restoring))
-                                            : probe_command(e, false, restoring),
-                    5,
-                    3)},
+        {"readinessProbe", exec_probe(readiness_command(e, restoring), 5, 3)},
         {"livenessProbe", exec_probe(probe_command(e, true, restoring), period, 6)},
         {"securityContext", container_security_context()},
     };
@@ -616,7 +680,7 @@ render_statefulset(const api::object_meta& db, const database_spec& spec, const 
     // it, a 1.20 server leaves rollingUpdate unset and a pod deleted for the update can come back on
     // the old revision (newVersionedStatefulSetPod), then never be replaced while it is not ready.
     json::object update_strategy{{"type", "OnDelete"}};
-    if (e != engine::postgresql || spec.replicas <= 1)
+    if (e == engine::mysql || spec.replicas <= 1)
         update_strategy =
             json::object{{"type", "RollingUpdate"}, {"rollingUpdate", json::object{{"partition", 0}}}};
     json::object o =
@@ -855,7 +919,7 @@ std::vector<json::value> render_children(const api::object_meta& db,
     out.push_back(render_headless_service(db, spec));
     out.push_back(
         render_service(db, spec, observed.routed_primary.empty() ? primary : observed.routed_primary));
-    if (spec.engine == engine::postgresql)
+    if (spec.engine != engine::mysql)
         out.push_back(render_replica_service(db, spec));
     out.push_back(render_statefulset(db, spec, observed));
     if (spec.replicas > 1)

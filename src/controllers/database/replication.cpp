@@ -83,6 +83,13 @@ std::string format_lsn(std::uint64_t lsn) {
     return buf;
 }
 
+namespace {
+// What a member received: WAL (PostgreSQL) or transactions (MariaDB's GTID sequence).
+std::string received(const member& m) {
+    return m.gtid.empty() ? "WAL up to " + format_lsn(m.wal) : "transactions up to " + std::to_string(m.wal);
+}
+} // namespace
+
 replication_record read_replication(const json::value& db) {
     replication_record r;
     const json::value* rep = db.at("status", "replication");
@@ -253,6 +260,10 @@ replication_plan plan_replication(const replication_input& in) {
                    (started && (!created || *created < *started + config_propagation));
         if (!old)
             continue;
+        // A new pod that answered read-only (in recovery) read a ConfigMap that did not name it
+        // primary: it is no writer, and becomes one only by a promotion.
+        if (m.uid != w.from_uid && m.answered && m.in_recovery && !m.terminating)
+            continue;
         if (m.terminating)
             return waiting("Fencing",
                            "waiting for " + w.from +
@@ -285,7 +296,7 @@ replication_plan plan_replication(const replication_input& in) {
             return waiting("Switching", w.from + " is stopped; waiting for a replica to answer", 1000ms);
         p.record.in_progress->to = best->name;
         p.event_reason = "Promoting";
-        p.event = "promoting " + best->name + " (received WAL up to " + format_lsn(best->wal) + ")";
+        p.event = "promoting " + best->name + " (received " + received(*best) + ")";
         return waiting("Switching", p.event, 200ms);
     }
     const member* target = find(in.members, w.to);
@@ -316,8 +327,8 @@ replication_plan plan_replication(const replication_input& in) {
         if (ahead != target) {
             p.record.in_progress->to = ahead->name;
             p.event_reason = "Promoting";
-            p.event = "promoting " + ahead->name + " instead of " + w.to + ": it received more WAL (" +
-                      format_lsn(ahead->wal) + " > " + format_lsn(target->wal) + ")";
+            p.event = "promoting " + ahead->name + " instead of " + w.to + ": it received more (" +
+                      received(*ahead) + ", " + w.to + " " + received(*target) + ")";
             return waiting("Switching", p.event, 200ms);
         }
     }

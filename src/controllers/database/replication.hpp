@@ -70,7 +70,12 @@ struct member {
     bool node_unschedulable = false; // cordoned (a drain)
     bool updated = true;             // the pod is on the StatefulSet's update revision
     std::optional<long> lag_seconds; // a replica: since the last replayed commit, 0 when caught up
-    std::string synchronous_names;   // its synchronous_standby_names
+    std::string synchronous_names; // its synchronous_standby_names (MariaDB: semi-sync on the primary's side)
+    // MariaDB: its GTID position ("0-1-42"; the sequence number is `wal`), whether a replication
+    // source is set, and the error its replication threads stopped on.
+    std::string gtid;
+    bool following = false;
+    std::string replication_error;
 };
 
 // "16/B374D848" as a number; 0 when it is not an LSN.

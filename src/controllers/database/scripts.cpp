@@ -76,11 +76,18 @@ SQL
 echo "kubecoro: role app and database app created"
 )";
     mysql_names n = names(e);
+    // MariaDB: kept out of the binary log (a replica is seeded from a dump, and its own GTIDs would
+    // conflict with the primary's); the readiness probe's account, the container's own user over
+    // the socket with no privilege.
+    const std::string mariadb_only = e == engine::mariadb
+                                         ? "SET SESSION sql_log_bin=0;\n"
+                                           "CREATE USER 'mysql'@'localhost' IDENTIFIED VIA unix_socket;\n"
+                                         : "";
     return "#!/bin/bash\n"
            "# kubecoro: the operator's account, reachable over the network; root stays on localhost.\n"
            "set -euo pipefail\n" +
            std::string(mysql_escape) + "MYSQL_PWD=$" + n.root_password + " " + n.client +
-           " --protocol=socket -uroot <<SQL\n" + std::string(mysql_session) +
+           " --protocol=socket -uroot <<SQL\n" + std::string(mysql_session) + mariadb_only +
            "CREATE USER 'kubecoro'@'%' IDENTIFIED BY '$(esc \"$" + n.root_password +
            "\")';\n"
            "GRANT ALL PRIVILEGES ON *.* TO 'kubecoro'@'%' WITH GRANT OPTION;\n"
@@ -105,6 +112,12 @@ pg_restore --exit-on-error --no-owner --no-acl --role=app --username "$POSTGRES_
 touch ")" + restore_marker(e) +
                "\"\necho \"kubecoro: restore of $dump complete\"\n";
     mysql_names n = names(e);
+    if (e == engine::mariadb) // a replica gets the data from its primary (seed_script)
+        head += R"sh(if [[ -n ${POD_NAME:-} && $POD_NAME != "$(<"$KUBECORO_CONFIG/primary")" ]]; then
+    echo "kubecoro: $POD_NAME is a replica: it is seeded from the primary, which restored $KUBECORO_RESTORE_DUMP"
+    exit 0
+fi
+)sh";
     return head + R"(shopt -s nullglob
 files=("$dir"/*.sql.gz)
 if [[ ${#files[@]} == 0 ]]; then
@@ -208,6 +221,64 @@ rmdir "$PGDATA" 2>/dev/null || true
 mkdir -p "$(dirname "$PGDATA")"
 mv "$clone" "$PGDATA"
 echo "kubecoro: $POD_NAME is a copy of $primary and starts as its replica"
+)sh";
+}
+
+std::string mariadb_instance_script() {
+    return R"sh(set -euo pipefail
+umask 077
+primary=$(<"$KUBECORO_CONFIG/primary")
+ordinal=${POD_NAME##*-}
+cnf=$KUBECORO_RUN/server.cnf
+{
+    echo "[mariadbd]"
+    echo "server_id=$((ordinal + 1))"
+    if [[ $POD_NAME == "$primary" ]]; then
+        echo "read_only=OFF"
+        echo "skip_slave_start"
+        [[ $(<"$KUBECORO_CONFIG/synchronous") == true ]] && echo "rpl_semi_sync_master_enabled=ON"
+    else
+        echo "read_only=ON"
+    fi
+} >"$cnf.new"
+mv "$cnf.new" "$cnf"
+if [[ $POD_NAME == "$primary" ]]; then
+    if [[ ! -d $DATADIR/mysql && $(<"$KUBECORO_CONFIG/initialized") == true ]]; then
+        echo "kubecoro: the primary's volume is empty but this Database holds data: not initialising a new," >&2
+        echo "kubecoro: empty database in its place (a replica is promoted instead)" >&2
+        exit 1
+    fi
+    echo "kubecoro: $POD_NAME starts as the primary (server_id $((ordinal + 1)))"
+else
+    echo "kubecoro: $POD_NAME starts read-only, as a replica of $primary (server_id $((ordinal + 1)))"
+fi
+)sh";
+}
+
+std::string seed_script() {
+    return R"sh(#!/bin/bash
+# kubecoro: a replica's first start: a consistent copy of the primary (with its GTID position) in
+# place of an empty database; the operator then points it at the primary.
+set -euo pipefail
+primary=$(<"$KUBECORO_CONFIG/primary")
+[[ $POD_NAME != "$primary" ]] || exit 0
+export MYSQL_PWD=$MARIADB_ROOT_PASSWORD
+echo "kubecoro: waiting for the primary ($PRIMARY_HOST)"
+until mariadb-admin --no-defaults -h "$PRIMARY_HOST" -P 3306 -ukubecoro --connect-timeout=3 ping >/dev/null 2>&1; do
+    sleep 1
+done
+echo "kubecoro: copying $primary into $POD_NAME"
+{
+    echo "SET SESSION sql_log_bin=0;"
+    echo "RESET MASTER;"
+    mariadb-dump --no-defaults -h "$PRIMARY_HOST" -P 3306 -ukubecoro --all-databases --single-transaction \
+        --gtid --master-data=1 --routines --events --triggers
+    echo "FLUSH PRIVILEGES;"
+} | mariadb --no-defaults --protocol=socket -uroot
+if [[ -n ${KUBECORO_RESTORE_DUMP:-} ]]; then
+    touch "$DATADIR/kubecoro-restored"
+fi
+echo "kubecoro: $POD_NAME is a copy of $primary at GTID $(mariadb --no-defaults --protocol=socket -uroot -N -B -e 'SELECT @@gtid_slave_pos')"
 )sh";
 }
 

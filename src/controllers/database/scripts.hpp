@@ -36,6 +36,17 @@ std::string backup_script(engine e);
 // (standby.signal), first cloning the primary ($PRIMARY_HOST) into an empty volume. A data directory
 // of another database (its system identifier differs from the primary's) is never touched.
 std::string instance_script();
+// The init container of each MariaDB pod ($POD_NAME): writes $KUBECORO_RUN/server.cnf, the
+// server's own settings: server_id (the ordinal + 1); read_only unless $KUBECORO_CONFIG/primary
+// names this pod (the operator makes a member writable by promoting it); on the primary, no
+// replication threads at start and, in synchronous mode, semi-synchronous commits. The primary's
+// empty volume is refused when the Database holds data, as for PostgreSQL.
+std::string mariadb_instance_script();
+// /docker-entrypoint-initdb.d/30-kubecoro-replica.sh: on a MariaDB replica's first start, after
+// the image initialised its empty data directory, imports a consistent dump of the primary
+// ($PRIMARY_HOST) with its GTID position (out of the binary log). The operator then makes it
+// follow the primary.
+std::string seed_script();
 // The credentials job: sets the application user's password to $APP_PASSWORD, as the superuser.
 std::string password_script(engine e);
 

@@ -651,6 +651,8 @@ core::result<void> validate_topology(const database_spec& spec) {
                               "synchronous: false");
     if (spec.replicas <= 1)
         return {};
+    if (spec.engine == engine::mariadb)
+        return {};
     if (spec.engine == engine::postgresql) {
         std::optional<int> major = leading_integer(spec.version);
         if (!major || *major >= 12)
@@ -665,7 +667,7 @@ core::result<void> validate_topology(const database_spec& spec) {
                           std::string(to_string(spec.engine)) +
                           " instances would be independent databases behind one Service (writes "
                           "scattered, reads disagreeing, each backup a fraction of the data): replication "
-                          "is implemented for postgresql only so far; set replicas: 1");
+                          "is implemented for postgresql and mariadb; set replicas: 1");
 }
 
 core::result<void> validate_name(std::string_view name, const database_spec& spec) {

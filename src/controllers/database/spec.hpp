@@ -89,8 +89,8 @@ struct database_spec {
 // "spec.storage: \"10GB\" is not a quantity; spec.replicas: must be between 1 and 5 (got 7)".
 core::result<database_spec> parse_spec(const json::value& db);
 
-// PostgreSQL runs 1..5 instances (one primary, streaming replicas); MySQL and MariaDB one until
-// their replication exists: more would be independent databases behind one Service.
+// PostgreSQL and MariaDB run 1..5 instances (one primary, replicas); MySQL one until its
+// replication exists: more would be independent databases behind one Service.
 core::result<void> validate_topology(const database_spec& spec);
 
 // spec.deletionPolicy is DoNotTerminate, read from the object itself: it holds even when the rest

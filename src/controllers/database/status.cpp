@@ -335,6 +335,16 @@ database_status compute_status(const status_input& in) {
             if (m.name != pod.name || !m.answered)
                 continue;
             i.timeline = m.timeline;
+            if (!m.gtid.empty()) { // MariaDB
+                i.gtid = m.gtid;
+                i.replication_error = m.replication_error;
+                if (m.in_recovery) {
+                    if (primary)
+                        i.lag_transactions = primary->wal > m.replayed ? primary->wal - m.replayed : 0;
+                    i.lag_seconds = m.lag_seconds;
+                }
+                continue;
+            }
             if (m.in_recovery) {
                 constexpr std::uint64_t mib = 1024 * 1024;
                 if (primary)
@@ -406,6 +416,12 @@ json::value render_status(const api::object_meta& db, const database_status& s) 
                 one.set("lagBytes", static_cast<std::int64_t>(*i.lag_bytes));
             if (i.lag_seconds)
                 one.set("lagSeconds", static_cast<std::int64_t>(*i.lag_seconds));
+            if (!i.gtid.empty())
+                one.set("gtidPosition", i.gtid);
+            if (i.lag_transactions)
+                one.set("lagTransactions", static_cast<std::int64_t>(*i.lag_transactions));
+            if (!i.replication_error.empty())
+                one.set("replicationError", clip_message(i.replication_error));
             instances.push_back(std::move(one));
         }
         status.set("instances", std::move(instances));

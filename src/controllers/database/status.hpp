@@ -112,6 +112,9 @@ struct instance_status {
     long timeline = 0;                      // 0: unknown (it did not answer)
     std::optional<std::uint64_t> lag_bytes; // a replica: the primary's WAL position minus its replayed one
     std::optional<long> lag_seconds;
+    std::string gtid;                              // MariaDB: its GTID position
+    std::optional<std::uint64_t> lag_transactions; // MariaDB, a replica: the primary's sequence minus its own
+    std::string replication_error;                 // MariaDB: what stopped its replication threads
 };
 
 struct database_status {

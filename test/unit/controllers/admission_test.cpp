@@ -93,7 +93,7 @@ TEST_CASE_FIXTURE(fixture,
                   "database admission: an invalid spec is refused with the controller's own message") {
     const std::vector<json::object> bad{
         json::object{{"engine", "postgresql"}, {"version", "16"}, {"storage", "10GB"}},
-        json::object{{"engine", "mariadb"}, {"version", "11.4"}, {"storage", "1Gi"}, {"replicas", 3}},
+        json::object{{"engine", "mysql"}, {"version", "8.4"}, {"storage", "1Gi"}, {"replicas", 3}},
         json::object{{"engine", "postgresql"},
                      {"version", "16"},
                      {"storage", "1Gi"},

@@ -192,9 +192,20 @@ TEST_CASE("render_init_configmap: the first-start scripts, the primary's name, t
     std::string old = str(
         render_init_configmap(db_meta(), spec_for("postgresql", "13"), "db1-0").at("data", "pg_hba.conf"));
     CHECK(old.find("host replication all all md5\n") != std::string::npos);
-    value maria = render_init_configmap(db_meta(), spec_for("mariadb", "11.4"), "db1-0");
-    CHECK(maria.at("data", "primary") == nullptr);
+    value maria = render_init_configmap(db_meta(), spec_for("mariadb", "11.4"), "db1-2", true);
+    CHECK(str(maria.at("data", "primary")) == "db1-2");
+    CHECK(str(maria.at("data", "initialized")) == "true");
+    CHECK(str(maria.at("data", "synchronous")) == "false");
+    CHECK(str(maria.at("data", "30-kubecoro-replica.sh")).find("mariadb-dump") != std::string::npos);
     CHECK(maria.at("data", "pg_hba.conf") == nullptr);
+    value sync = render_init_configmap(
+        db_meta(),
+        spec_for("mariadb", "11.4", R"(,"replicas":2,"replication":{"synchronous":true})"),
+        "db1-0");
+    CHECK(str(sync.at("data", "synchronous")) == "true");
+    value mysql = render_init_configmap(db_meta(), spec_for("mysql", "8.4"), "db1-0");
+    CHECK(mysql.at("data", "primary") == nullptr);
+    CHECK(mysql.at("data", "30-kubecoro-replica.sh") == nullptr);
 }
 
 TEST_CASE("instance_script: a replica unless named primary, cloned once, another database never touched") {
@@ -466,7 +477,56 @@ TEST_CASE("render_statefulset: parameters, timeouts and a restore") {
 
     value maria = render_statefulset(
         db_meta(), spec_for("mariadb", "10.11", R"(,"parameters":{"max_connections":"20"})"), {});
-    CHECK(*database_container(maria).at("args") == value(json::array{"--max_connections=20"}));
+    // The init container's option file first, replication's settings, the parameters last (they win).
+    const json::array& maria_args = *database_container(maria).at("args")->if_array();
+    REQUIRE(maria_args.size() > 2);
+    CHECK(maria_args.front() == value("--defaults-extra-file=/run/kubecoro/server.cnf"));
+    CHECK(maria_args.back() == value("--max_connections=20"));
+    std::string all;
+    for (const value& a : maria_args)
+        all += str(&a) + " ";
+    for (std::string_view want : {"--log_bin=mysql-bin ",
+                                  "--log_slave_updates=ON ",
+                                  "--gtid_strict_mode=ON ",
+                                  "--binlog_format=ROW ",
+                                  "--rpl_semi_sync_slave_enabled=ON ",
+                                  "--rpl_semi_sync_master_timeout=18446744073709551615 "})
+        CHECK_MESSAGE(all.find(want) != std::string::npos, want);
+    CHECK(all.find("master_enabled") == std::string::npos); // the primary's side: server.cnf, or SQL
+}
+
+TEST_CASE("render_statefulset (mariadb): server_id and read_only from the init container; replica-aware "
+          "readiness") {
+    value one = render_statefulset(db_meta(), spec_for("mariadb", "10.11"), {});
+    value three = render_statefulset(db_meta(), spec_for("mariadb", "10.11", R"(,"replicas":3)"), {});
+    // The pod template does not change with the number of replicas (scaling restarts nothing).
+    CHECK(*one.at("spec", "template") == *three.at("spec", "template"));
+    CHECK(str(three.at("spec", "updateStrategy", "type")) == "OnDelete");
+    CHECK(str(one.at("spec", "updateStrategy", "type")) == "RollingUpdate");
+    const value* init = three.at("spec", "template", "spec", "initContainers");
+    REQUIRE(init);
+    const value& instance = (*init->if_array())[0];
+    CHECK(str(instance.at("name")) == "instance");
+    CHECK(str(&(*instance.at("command")->if_array())[2]).find("server_id=$((ordinal + 1))") !=
+          std::string::npos);
+    const value& c = database_container(three);
+    std::string ready = probe_script(c, "readinessProbe");
+    CHECK(ready.starts_with("mariadb-admin --no-defaults -h 127.0.0.1"));
+    CHECK(ready.find("SLAVE_RUNNING") != std::string::npos);
+    CHECK(ready.find("-umysql") != std::string::npos);
+    CHECK(probe_script(c, "livenessProbe").find("SLAVE_RUNNING") == std::string::npos);
+    // The seed script and the primary's name reach the pod; no password in the pod spec.
+    const value* topology = by_name(three.at("spec", "template", "spec", "volumes"), "topology");
+    REQUIRE(topology);
+    std::string text = json::write(three);
+    CHECK(text.find("30-kubecoro-replica.sh") != std::string::npos);
+    CHECK(text.find("\"synchronous\"") != std::string::npos);
+    // The replica Service too.
+    bool ro = false;
+    for (const value& child :
+         render_children(db_meta(), spec_for("mariadb", "10.11", R"(,"replicas":2)"), {"pw", "su"}, {}))
+        ro = ro || str(child.at("metadata", "name")) == "db1-ro";
+    CHECK(ro);
 }
 
 TEST_CASE("render_statefulset and jobs: scheduling knobs") {

@@ -139,6 +139,15 @@ TEST_CASE("failover: after failoverDelay of silence, fence, promote the most adv
     CHECK(p.act == action::fence);
     CHECK(p.uid == "db-0-new");
     CHECK_FALSE(p.gentle);
+    // One that answers read-only (MariaDB starts read-only; PostgreSQL in recovery) did not read
+    // the ConfigMap naming it primary: not deleted, and the most advanced member is chosen.
+    auto read_only = in;
+    read_only.members[0].answered = true;
+    read_only.members[0].in_recovery = true;
+    read_only.members[0].wal = 800;
+    p = plan_replication(read_only);
+    CHECK(p.act == action::none);
+    CHECK(p.record.in_progress->to == "db-2");
     // One that never starts a container is deleted anyway after 20 s.
     in.members[0].running = false;
     in.now = t0 + 32s;

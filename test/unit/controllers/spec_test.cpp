@@ -385,7 +385,7 @@ TEST_CASE("observe_* decode what the controller reads back") {
     CHECK_FALSE(running.failed);
 }
 
-TEST_CASE("validate_topology: PostgreSQL replicates; the others run one instance") {
+TEST_CASE("validate_topology: PostgreSQL and MariaDB replicate; MySQL runs one instance") {
     auto one = spec_of(R"({"engine":"postgresql","version":"16","storage":"1Gi"})");
     REQUIRE(one.has_value());
     CHECK(validate_topology(*one).has_value());
@@ -396,12 +396,15 @@ TEST_CASE("validate_topology: PostgreSQL replicates; the others run one instance
     REQUIRE(eleven.has_value());
     REQUIRE_FALSE(validate_topology(*eleven).has_value());
     CHECK(contains(validate_topology(*eleven).error().message, "needs PostgreSQL 12 or newer"));
-    auto three = spec_of(R"({"engine":"mariadb","version":"10.11","storage":"1Gi","replicas":3})");
+    auto maria = spec_of(R"({"engine":"mariadb","version":"10.11","storage":"1Gi","replicas":3})");
+    REQUIRE(maria.has_value());
+    CHECK(validate_topology(*maria).has_value());
+    auto three = spec_of(R"({"engine":"mysql","version":"8.4","storage":"1Gi","replicas":3})");
     REQUIRE(three.has_value());
     auto r = validate_topology(*three);
     REQUIRE_FALSE(r.has_value());
-    CHECK(contains(r.error().message, "spec.replicas: 3 mariadb instances would be independent databases"));
-    CHECK(contains(r.error().message, "set replicas: 1"));
+    CHECK(contains(r.error().message, "spec.replicas: 3 mysql instances would be independent databases"));
+    CHECK(contains(r.error().message, "postgresql and mariadb; set replicas: 1"));
 }
 
 TEST_CASE("spec.replication.synchronous: read, needs a replica, and owns synchronous_standby_names") {
