@@ -98,8 +98,14 @@ std::string status_text(const json::value& db,
                 out += ", timeline " + std::to_string(number(i.at("timeline")));
             if (i.at("lagBytes"))
                 out += ", lag " + std::to_string(number(i.at("lagBytes"))) + " bytes";
+            if (i.at("gtidPosition"))
+                out += ", GTID " + string_at(i.at("gtidPosition"));
+            if (i.at("lagTransactions"))
+                out += ", lag " + std::to_string(number(i.at("lagTransactions"))) + " transactions";
             if (i.at("lagSeconds"))
                 out += " / " + std::to_string(number(i.at("lagSeconds"))) + " s";
+            if (i.at("replicationError"))
+                out += "; replication stopped: " + string_at(i.at("replicationError"));
             out += "\n";
         }
     }

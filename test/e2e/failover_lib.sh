@@ -14,6 +14,11 @@ settled() { # every member ready, no switch in progress, the Services on the rig
   local ro; ro=$(kubectl get endpoints -n "$ns" "$db-ro" -o 'jsonpath={.subsets[*].addresses[*].targetRef.name}')
   [[ $(wc -w <<<"$ro") == $((members - 1)) && " $ro " != *" $p "* ]]
 }
+# Every member on the StatefulSet's update revision, and settled.
+rolled() {
+  local want; want=$(kubectl get sts "$db" -n "$ns" -o 'jsonpath={.status.updateRevision}')
+  [[ -n $want && $(kubectl get pods -n "$ns" -l app.kubernetes.io/instance=$db -o 'jsonpath={range .items[*]}{.metadata.labels.controller-revision-hash} {end}') == "$want $want $want " ]] && settled
+}
 client_log() { kubectl logs -n "$ns" client 2>/dev/null; }
 acks_after() { client_log | awk -v t="$1" '$1 == "ack" && $3 > t { n++ } END { print n + 0 }'; }
 

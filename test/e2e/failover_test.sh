@@ -126,10 +126,6 @@ frozen_primary
 old=$(status_of '{.status.currentPrimary}')
 t=$(now_s)
 kubectl patch db "$db" -n "$ns" --type=merge -p '{"spec":{"parameters":{"work_mem":"8MB"}}}' >/dev/null
-rolled() {
-  local want; want=$(kubectl get sts "$db" -n "$ns" -o 'jsonpath={.status.updateRevision}')
-  [[ -n $want && $(kubectl get pods -n "$ns" -l app.kubernetes.io/instance=$db -o 'jsonpath={range .items[*]}{.metadata.labels.controller-revision-hash} {end}') == "$want $want $want " ]] && settled
-}
 if wait_until 300 rolled; then
   pass "failover: rolling update: every member on the new revision, settled ($(since_s "$t") s)"
 else

@@ -7,8 +7,9 @@
 # with a client writing a numbered row about every 50 ms through the Service (each acknowledged id
 # logged) and a sampler asking every member about every 100 ms whether it accepts writes: a
 # switchover on request; the primary's pod deleted; its server frozen (SIGSTOP) past the failover
-# delay, then resumed. For each: the time until writes succeed again, 0 acknowledged ids missing,
-# never two members accepting writes, the old primary replicating again, the Services right.
+# delay, then resumed; a rolling update (replicas one at a time, then a switchover). For each: the
+# time until writes succeed again, 0 acknowledged ids missing, never two members accepting writes,
+# the old primary replicating again, the Services right.
 # KUBECORO_E2E_LONG=1 adds SIGKILL of the primary's server. The times are figures (FIGURE lines,
 # RELIABILITY.md), not assertions.
 source "$(dirname "$0")/lib.sh"
@@ -141,6 +142,22 @@ primary_pod_deleted
 # ---- 3. the primary frozen (SIGSTOP) past the failover delay, then resumed ------------------------
 frozen_primary
 rejoined "$FAULT_OLD" "frozen primary"
+
+# ---- 4. a rolling update (a parameter): replicas one at a time, then a switchover ----------------
+old=$(status_of '{.status.currentPrimary}')
+t=$(now_s)
+kubectl patch db "$db" -n "$ns" --type=merge -p '{"spec":{"parameters":{"max_connections":"120"}}}' >/dev/null
+if wait_until 300 rolled; then
+  pass "mariadb failover: rolling update: every member on the new revision, settled ($(since_s "$t") s)"
+else
+  fail "mariadb failover: rolling update: not rolled ($(kubectl get pods -n "$ns" -l app.kubernetes.io/instance=$db -o 'jsonpath={range .items[*]}{.metadata.name}:{.metadata.labels.controller-revision-hash} {end}'))"
+fi
+report "rolling update" "$t"
+lost "rolling update"
+check "mariadb failover: rolling update: the primary moved by a switchover (was $old, now $(status_of '{.status.currentPrimary}'))" \
+  bash -c "[[ $(status_of '{.status.currentPrimary}') != $old ]]"
+check "mariadb failover: rolling update: max_connections 120 on every member" test \
+  "$(for m in 0 1 2; do as_root "$db-$m" 'SELECT @@max_connections'; done | tr '\n' ' ')" == "120 120 120 "
 
 if [[ ${KUBECORO_E2E_LONG:-} == 1 ]]; then
   # ---- 4. the primary's server killed (SIGKILL): the container restarts on its data ---------------

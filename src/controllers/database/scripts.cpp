@@ -50,6 +50,13 @@ ts=$(date -u +%Y%m%dT%H%M%SZ)
 mkdir ".partial-$ts"
 )";
 
+// An init container's bash is its PID 1, which ignores a signal it has no handler for: without
+// this, a pod deleted while its init container waits (for the primary, say) would stop only when
+// its whole grace period ran out (the kubelet sends the image's stop signal: SIGINT for postgres).
+// A trap runs once the command in the foreground ends (a second, or a connection's timeout).
+constexpr std::string_view stop_at_once =
+    "trap 'echo \"kubecoro: stopped by a signal\" >&2; exit 143' TERM INT\n";
+
 } // namespace
 
 std::string_view superuser(engine e) {
@@ -157,7 +164,7 @@ done <<<"$dbs"
 }
 
 std::string instance_script() {
-    return R"sh(set -euo pipefail
+    return std::string(stop_at_once) + R"sh(set -euo pipefail
 umask 077
 export LC_ALL=C PGCONNECT_TIMEOUT=5
 primary=$(<"$KUBECORO_CONFIG/primary")
@@ -225,7 +232,7 @@ echo "kubecoro: $POD_NAME is a copy of $primary and starts as its replica"
 }
 
 std::string mariadb_instance_script() {
-    return R"sh(set -euo pipefail
+    return std::string(stop_at_once) + R"sh(set -euo pipefail
 umask 077
 primary=$(<"$KUBECORO_CONFIG/primary")
 ordinal=${POD_NAME##*-}

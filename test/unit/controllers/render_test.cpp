@@ -211,6 +211,11 @@ TEST_CASE("render_init_configmap: the first-start scripts, the primary's name, t
 TEST_CASE("instance_script: a replica unless named primary, cloned once, another database never touched") {
     std::string s = instance_script();
     CHECK(s.find("set -euo pipefail") != std::string::npos);
+    // PID 1 of its container: it stops at a signal (the image's SIGINT) instead of ignoring it
+    // for the whole grace period; the MariaDB init container too.
+    CHECK(s.starts_with("trap '"));
+    CHECK(s.find("exit 143' TERM INT\n") != std::string::npos);
+    CHECK(mariadb_instance_script().starts_with("trap '"));
     CHECK(s.find("if [[ $POD_NAME == \"$primary\" ]]") != std::string::npos);
     CHECK(s.find("touch \"$PGDATA/standby.signal\"") != std::string::npos);
     CHECK(s.find("touch \"$clone/standby.signal\"") != std::string::npos);

@@ -67,6 +67,23 @@ TEST_CASE(
     CHECK(t.find("R2:") < t.find("R11:"));
 }
 
+TEST_CASE("status_text: MariaDB instances show their GTID position, lag in transactions and a stopped "
+          "replication") {
+    std::string t = status_text(parse(R"({"metadata": {"name": "m", "namespace": "shop"},
+      "spec": {"engine": "mariadb", "version": "10.11"},
+      "status": {"instances": [
+        {"name": "m-0", "role": "primary", "ready": true, "gtidPosition": "0-1-42"},
+        {"name": "m-1", "role": "replica", "ready": true, "gtidPosition": "0-1-40", "lagTransactions": 2, "lagSeconds": 1},
+        {"name": "m-2", "role": "replica", "ready": false, "gtidPosition": "0-3-45",
+         "replicationError": "Got fatal error 1236 from master"}]}})"),
+                                {},
+                                {});
+    CHECK(has(t, "m-0                 primary  ready, GTID 0-1-42\n"));
+    CHECK(has(t, "m-1                 replica  ready, GTID 0-1-40, lag 2 transactions / 1 s\n"));
+    CHECK(has(
+        t, "m-2                 replica  not ready, GTID 0-3-45; replication stopped: Got fatal error 1236"));
+}
+
 TEST_CASE("status_text: a Database without status, pods or events says so") {
     std::string t = status_text(parse(R"({"metadata": {"name": "m", "namespace": "ns"},
         "spec": {"engine": "mariadb", "version": "10.11", "backup": {"enabled": false}}})"),
