@@ -1,6 +1,6 @@
 # The faults and measurements shared by failover_test.sh (PostgreSQL) and mariadb_failover_test.sh,
-# sourced after lib.sh. The caller sets ns, db, members, label (the check lines' prefix) and figure
-# (the FIGURE lines' prefix), and defines present_ids (the ids in table w on the current primary,
+# sourced after lib.sh. The caller sets ns, db, members, label (the check lines' prefix), figure
+# (the FIGURE lines' prefix) and operator (the name start_operator was given), and defines present_ids (the ids in table w on the current primary,
 # one per line), pid_of POD (its server's process on this machine) and lost NAME (what it asserts
 # about LAST_MISSING). The client pod logs "ack ID TIME", "err ID TIME" and
 # "sample TIME member:t|f|x ...".
@@ -85,4 +85,42 @@ frozen_primary() {
   report "frozen primary" "$t"
   lost "frozen primary"
   check "$label: frozen primary: the frozen server never accepts writes again (its process is gone)" bash -c "! kill -0 $pid 2>/dev/null"
+}
+
+# KUBECORO_E2E_LONG: the primary's server killed (SIGKILL: the container restarts on its data),
+# then the operator killed in the middle of a switchover and of a failover.
+long_faults() {
+  local old pid t target
+  old=$(status_of '{.status.currentPrimary}')
+  pid=$(pid_of "$old")
+  t=$(now_s)
+  kill -KILL "$pid"
+  sleep 5
+  settle "primary server killed" 180
+  report "primary server killed" "$t"
+  lost "primary server killed"
+
+  old=$(status_of '{.status.currentPrimary}')
+  target=$(status_of '{.status.instances[?(@.role=="replica")].name}' | awk '{ print $1 }')
+  t=$(now_s)
+  kubectl annotate db "$db" -n "$ns" kubecoro.dev/switchover-to="$target" >/dev/null
+  wait_until 30 bash -c "[[ -n \$(kubectl get db $db -n $ns -o jsonpath={.status.replication.switch.from}) ]]" ||
+    fail "$label: operator killed in a switchover: the switch was recorded"
+  stop_operator "$operator" KILL
+  start_operator "$operator" --controllers=database || fail "$label: operator restarted"
+  settle "operator killed in a switchover" 180
+  check "$label: operator killed in a switchover: $target is the primary" primary_is "$target"
+  report "operator killed in a switchover" "$t"
+  check "$label: operator killed in a switchover: 0 acknowledged writes lost" test "$LAST_MISSING" == 0
+
+  old=$(status_of '{.status.currentPrimary}')
+  t=$(now_s)
+  kubectl delete pod -n "$ns" "$old" --wait=false >/dev/null
+  wait_until 60 bash -c "[[ -n \$(kubectl get db $db -n $ns -o jsonpath={.status.replication.switch.from}) ]]" ||
+    fail "$label: operator killed in a failover: the switch was recorded"
+  stop_operator "$operator" KILL
+  start_operator "$operator" --controllers=database || fail "$label: operator restarted"
+  settle "operator killed in a failover" 180
+  report "operator killed in a failover" "$t"
+  lost "operator killed in a failover"
 }

@@ -31,7 +31,7 @@ spec: {engine: postgresql, version: "15", storage: 1Gi, replicas: 3, backup: {en
 YAML
 
 members=3
-label=failover figure=
+label=failover figure= operator=failover
 # The ids on the current primary.
 present_ids() { kubectl exec -n "$ns" "$(status_of '{.status.currentPrimary}')" -c database -- psql -XAtq -U app -d app -c "SELECT id FROM w ORDER BY 1" 2>/dev/null; }
 source "$(dirname "$0")/failover_lib.sh"
@@ -175,40 +175,7 @@ if [[ ${KUBECORO_E2E_LONG:-0} == 1 ]]; then
   kubectl scale db "$db" -n "$ns" --replicas=3 >/dev/null
   members=3
   settle "scaled back to 3" 180
-  # ---- 4. the primary's server killed (SIGKILL): the container restarts on its data ---------------
-  old=$(status_of '{.status.currentPrimary}')
-  pid=$(pid_of "$old")
-  t=$(now_s)
-  kill -KILL "$pid"
-  sleep 5
-  settle "primary server killed" 180
-  report "primary server killed" "$t"
-  lost "primary server killed"
-
-  # ---- 5. the operator killed in the middle of a switchover, then of a failover -------------------
-  old=$(status_of '{.status.currentPrimary}')
-  target=$(status_of '{.status.instances[?(@.role=="replica")].name}' | awk '{ print $1 }')
-  t=$(now_s)
-  kubectl annotate db "$db" -n "$ns" kubecoro.dev/switchover-to="$target" >/dev/null
-  wait_until 30 bash -c "[[ -n \$(kubectl get db $db -n $ns -o jsonpath={.status.replication.switch.from}) ]]" ||
-    fail "failover: operator killed in a switchover: the switch was recorded"
-  stop_operator failover KILL
-  start_operator failover --controllers=database || fail "failover: operator restarted"
-  settle "operator killed in a switchover" 180
-  check "failover: operator killed in a switchover: $target is the primary" primary_is "$target"
-  report "operator killed in a switchover" "$t"
-  check "failover: operator killed in a switchover: 0 acknowledged writes lost" test "$LAST_MISSING" == 0
-
-  old=$(status_of '{.status.currentPrimary}')
-  t=$(now_s)
-  kubectl delete pod -n "$ns" "$old" --wait=false >/dev/null
-  wait_until 60 bash -c "[[ -n \$(kubectl get db $db -n $ns -o jsonpath={.status.replication.switch.from}) ]]" ||
-    fail "failover: operator killed in a failover: the switch was recorded"
-  stop_operator failover KILL
-  start_operator failover --controllers=database || fail "failover: operator restarted"
-  settle "operator killed in a failover" 180
-  report "operator killed in a failover" "$t"
-  lost "operator killed in a failover"
+  long_faults
 fi
 
 kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1

@@ -343,6 +343,7 @@ awaitable<outcome> reconcile(const resources& rs, runtime::managed_context& ctx,
                                    was->string_or("") == "Degraded");
     std::optional<replication_plan> plan;
     upkeep_plan upkeep;
+    reseed_plan reseed{.reseeding = in_status.reseeding};
     if (!in.observed.instances.empty()) {
         in.members = co_await ask_members(served.engine, in.observed.instances, creds->pw.superuser);
         place_members(in.members, ctx, rs, in.observed);
@@ -364,7 +365,17 @@ awaitable<outcome> reconcile(const resources& rs, runtime::managed_context& ctx,
                                                   .message = plan->message};
         if (plan->act == replication_plan::action::finish)
             in.observed.primary = plan->pod;
-        // MariaDB: a new replica, or a former primary back read-only, follows the Service <name>.
+        // MariaDB: a replica that cannot replicate is copied again; a new replica, or a former
+        // primary back read-only, follows the Service <name>.
+        if (served.engine == engine::mariadb) {
+            reseed = plan_reseed(in.members,
+                                 in_status.reseeding,
+                                 in.observed.primary,
+                                 plan->record.in_progress.has_value(),
+                                 runtime::now_rfc3339(ctx.now()));
+            plan->record.reseeding = reseed.reseeding;
+            in.replication = plan->record;
+        }
         const std::string promoting = plan->record.in_progress ? plan->record.in_progress->to : "";
         for (const std::string& pod : co_await follow_primary(served.engine,
                                                               in.observed.instances,
@@ -374,6 +385,7 @@ awaitable<outcome> reconcile(const resources& rs, runtime::managed_context& ctx,
                                                               creds->pw.superuser))
             ctx.log().info("replica follows the primary", {{"pod", pod}});
     }
+    in.observed.reseed = reseed_lines(reseed.reseeding);
     const std::optional<primary_switch>& switching = plan ? plan->record.in_progress : in_status.in_progress;
     if (switching) {
         // Nobody is routed to; only the member chosen (once it is) starts without standby.signal.
@@ -404,6 +416,19 @@ awaitable<outcome> reconcile(const resources& rs, runtime::managed_context& ctx,
         if (auto acted = co_await act_on(ctx, rs, served, *plan, in_status, in.observed, creds->pw.superuser);
             !acted)
             failure = acted.error();
+    // A member to copy again: its pod deleted once the request is recorded (its init container
+    // then moves its data aside).
+    if (!reseed.event.empty())
+        ctx.record(runtime::event_type::warning, "Reseeding", reseed.event);
+    if (!failure.code && !reseed.pod.empty()) {
+        ctx.log().info("copying a replica from the primary again", {{"pod", reseed.pod}});
+        api::delete_options restart{.propagation_policy = api::propagation::background,
+                                    .precondition_uid = reseed.uid};
+        auto removed = co_await ctx.client().remove(rs.pods, ctx.namespace_(), reseed.pod, restart);
+        if (!removed && removed.error().code != api::errc::not_found &&
+            removed.error().code != api::errc::conflict)
+            failure = removed.error();
+    }
     // A rolling update restarts one replica at a time, while nothing else happens to the primary.
     if (!failure.code && plan && plan->act == replication_plan::action::none && !switching &&
         plan->record == in_status && !upkeep.restart.empty()) {

@@ -83,6 +83,7 @@ ask_members(const std::vector<observed_pod>& pods, const std::string& password, 
                                   source.at(0, "Slave_SQL_Running") == "Yes";
                     if (std::string lag = source.at(0, "Seconds_Behind_Master"); !lag.empty())
                         m.lag_seconds = std::max(0L, std::atol(lag.c_str()));
+                    m.replication_errno = std::atoi(source.at(0, "Last_IO_Errno").c_str());
                     for (const char* which : {"Last_IO_Error", "Last_SQL_Error"})
                         if (std::string error = source.at(0, which);
                             !error.empty() && m.replication_error.empty())

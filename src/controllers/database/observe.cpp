@@ -67,7 +67,7 @@ awaitable<core::result<std::vector<observed_pod>>> list_instances(runtime::manag
     // (Also while synchronous standbys are recorded: until every member has dropped the setting,
     // a lone server left with it would hold every commit.)
     bool replicated = spec.replicas > 1 || (sts && (sts->spec_replicas > 1 || sts->replicas > 1)) ||
-                      recorded.in_progress || !recorded.standbys.empty();
+                      recorded.in_progress || !recorded.standbys.empty() || !recorded.reseeding.empty();
     if (spec.engine == engine::mysql || !replicated || !sts)
         co_return out;
     api::list_options by_label;

@@ -379,6 +379,8 @@ constexpr std::string_view users_key = "10-kubecoro-users.sh";
 constexpr std::string_view restore_key = "20-kubecoro-restore.sh";
 constexpr std::string_view seed_key = "30-kubecoro-replica.sh";
 constexpr std::string_view synchronous_key = "synchronous";
+constexpr std::string_view reseed_key = "reseed";
+constexpr std::string_view volume_root = "/volume"; // the whole data volume, in MariaDB's init container
 constexpr std::string_view primary_key = "primary";
 constexpr std::string_view initialized_key = "initialized";
 constexpr std::string_view hba_key = "pg_hba.conf";
@@ -393,7 +395,8 @@ constexpr long binlog_retention_seconds = 86400;
 json::value render_init_configmap(const api::object_meta& db,
                                   const database_spec& spec,
                                   std::string_view primary,
-                                  bool initialized) {
+                                  bool initialized,
+                                  std::string_view reseed) {
     json::object o = object_header(
         "v1", "ConfigMap", child_metadata(init_configmap_name(db), db, labels(db, spec.engine), kind));
     json::object data{
@@ -409,6 +412,7 @@ json::value render_init_configmap(const api::object_meta& db,
     if (spec.engine == engine::mariadb) {
         data.set(std::string(seed_key), seed_script());
         data.set(std::string(synchronous_key), spec.synchronous ? "true" : "false");
+        data.set(std::string(reseed_key), reseed.empty() ? reseed_lines({}) : std::string(reseed));
     }
     o.set("data", std::move(data));
     return o;
@@ -554,12 +558,15 @@ render_statefulset(const api::object_meta& db, const database_spec& spec, const 
             scripts.push_back(key_to_path(seed_key));
         init_source.set("items", std::move(scripts));
         // Read as the pod starts: the primary's name, and PostgreSQL's hba_file or MariaDB's mode.
-        json::object topology{{"name", init_configmap_name(db)},
-                              {"defaultMode", 0444},
-                              {"items",
-                               json::array{key_to_path(primary_key),
-                                           key_to_path(initialized_key),
-                                           key_to_path(pg ? hba_key : synchronous_key)}}};
+        json::array topology_items{key_to_path(primary_key), key_to_path(initialized_key)};
+        if (pg) {
+            topology_items.push_back(key_to_path(hba_key));
+        } else {
+            topology_items.push_back(key_to_path(synchronous_key));
+            topology_items.push_back(key_to_path(reseed_key));
+        }
+        json::object topology{
+            {"name", init_configmap_name(db)}, {"defaultMode", 0444}, {"items", std::move(topology_items)}};
         volumes.push_back(volume("topology", "configMap", std::move(topology)));
         volumes.push_back(
             volume("run", "emptyDir", json::object{{"medium", "Memory"}, {"sizeLimit", "1Mi"}}));
@@ -593,16 +600,20 @@ render_statefulset(const api::object_meta& db, const database_spec& spec, const 
                 env.push_back(std::move(v));
             init_env = {pod_name,
                         env_value("DATADIR", mariadb_data_dir),
+                        env_value("VOLUME", volume_root),
                         env_value("KUBECORO_CONFIG", config_dir),
                         env_value("KUBECORO_RUN", run_dir)};
         }
+        json::array init_mounts{volume_mount(e), topology_mount, run_mount};
+        if (!pg) // where a replica's data is moved aside before it is copied again
+            init_mounts.push_back(json::object{{"name", "data"}, {"mountPath", std::string(volume_root)}});
         init_container = json::object{
             {"name", "instance"},
             {"image", spec.image},
             {"command", json::array{"bash", "-c", pg ? instance_script() : mariadb_instance_script()}},
             {"env", std::move(init_env)},
             {"resources", resources(spec.resources)},
-            {"volumeMounts", json::array{volume_mount(e), topology_mount, run_mount}},
+            {"volumeMounts", std::move(init_mounts)},
             {"securityContext", container_security_context()},
         };
     }
@@ -915,7 +926,8 @@ std::vector<json::value> render_children(const api::object_meta& db,
         render_init_configmap(db,
                               spec,
                               observed.starting_primary.empty() ? primary : observed.starting_primary,
-                              observed.initialized));
+                              observed.initialized,
+                              observed.reseed));
     out.push_back(render_headless_service(db, spec));
     out.push_back(
         render_service(db, spec, observed.routed_primary.empty() ? primary : observed.routed_primary));

@@ -59,14 +59,16 @@ render_superuser_secret(const api::object_meta& db, const database_spec& spec, s
 // The password kept in an existing Secret (data.password).
 std::optional<std::string> password_from_secret(const json::value& secret);
 // ConfigMap <name>-init: users_script and restore_script, mounted in /docker-entrypoint-initdb.d;
-// for PostgreSQL also `primary` (the instance that starts as primary, read by every pod as it
-// starts), `initialized` ("true": the replicated Database holds data, so an empty volume on the
-// primary is never initialised as a new, empty database) and `pg_hba.conf` (the server's
-// hba_file, replication connections included).
+// for PostgreSQL and MariaDB also `primary` (the instance that starts as primary, read by every
+// pod as it starts) and `initialized` ("true": the replicated Database holds data, so an empty
+// volume on the primary is never initialised as a new, empty database); PostgreSQL's
+// `pg_hba.conf` (the server's hba_file, replication connections included); MariaDB's seed script,
+// `synchronous` and `reseed` (reseed_lines: the members to copy from the primary again).
 json::value render_init_configmap(const api::object_meta& db,
                                   const database_spec& spec,
                                   std::string_view primary,
-                                  bool initialized = false);
+                                  bool initialized = false,
+                                  std::string_view reseed = "");
 
 json::value render_headless_service(const api::object_meta& db, const database_spec& spec);
 // <name>: the primary only (by pod name, so it never routes to a replica that is not yet relabelled).

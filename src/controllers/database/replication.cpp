@@ -100,6 +100,10 @@ replication_record read_replication(const json::value& db) {
         for (const json::value& name : *standbys->if_array())
             if (std::string n = string_at(&name); !n.empty())
                 r.standbys.push_back(std::move(n));
+    if (const json::value* reseed = rep->at("reseed"); reseed && reseed->if_array())
+        for (const json::value& one : *reseed->if_array())
+            if (std::string m = string_at(one.at("member")); !m.empty())
+                r.reseeding.push_back({std::move(m), string_at(one.at("requestedAt"))});
     if (const json::value* s = rep->at("switch"); s && s->if_object()) {
         primary_switch w;
         w.reason = string_at(s->at("reason"));
@@ -133,6 +137,62 @@ json::value encode_replication(const replication_record& r) {
             standbys.push_back(name);
         out.set("synchronousStandbys", std::move(standbys));
     }
+    if (!r.reseeding.empty()) {
+        json::array reseed;
+        for (const reseed_request& one : r.reseeding)
+            reseed.push_back(json::object{{"member", one.member}, {"requestedAt", one.requested}});
+        out.set("reseed", std::move(reseed));
+    }
+    return out;
+}
+
+reseed_plan plan_reseed(const std::vector<member>& members,
+                        const std::vector<reseed_request>& recorded,
+                        const std::string& primary,
+                        bool switching,
+                        const std::string& now) {
+    reseed_plan p;
+    auto find_member = [&](const std::string& name) -> const member* {
+        for (const member& m : members)
+            if (m.name == name)
+                return &m;
+        return nullptr;
+    };
+    for (const reseed_request& r : recorded) {
+        const member* m = find_member(r.member);
+        if (!m) // scaled away
+            continue;
+        auto created = parse_time(m->created), requested = parse_time(r.requested);
+        const bool new_pod = created && requested && *created >= *requested;
+        if (new_pod && m->answered && m->streaming && m->replication_errno == 0)
+            continue; // copied again, and replicating
+        p.reseeding.push_back(r);
+        if (!new_pod && !m->terminating && p.pod.empty()) {
+            p.pod = m->name;
+            p.uid = m->uid;
+        }
+    }
+    const member* serving = find_member(primary);
+    if (switching || !serving || !serving->answered || serving->in_recovery || serving->terminating)
+        return p;
+    for (const member& m : members) {
+        if (m.name == primary || m.replication_errno != 1236 || !m.answered)
+            continue;
+        if (std::any_of(p.reseeding.begin(), p.reseeding.end(), [&](const reseed_request& r) {
+                return r.member == m.name;
+            }))
+            continue;
+        p.reseeding.push_back({m.name, now});
+        p.event = m.name + " cannot replicate from " + primary + " (" + m.replication_error +
+                  "): its data is moved aside on its volume and it is copied from " + primary + " again";
+    }
+    return p;
+}
+
+std::string reseed_lines(const std::vector<reseed_request>& requests) {
+    std::string out = "# <pod> <requested at>: the members to copy from the primary again\n";
+    for (const reseed_request& r : requests)
+        out += r.member + " " + r.requested + "\n";
     return out;
 }
 

@@ -38,6 +38,13 @@ struct primary_switch {
     bool operator==(const primary_switch&) const = default;
 };
 
+// MariaDB: a member to copy from the primary again (its data moved aside on its volume).
+struct reseed_request {
+    std::string member;
+    std::string requested; // RFC 3339; a pod made after it has been copied again
+    bool operator==(const reseed_request&) const = default;
+};
+
 // status.replication: what the operator is doing, so that its next leader carries on.
 struct replication_record {
     std::optional<primary_switch> in_progress;
@@ -46,6 +53,7 @@ struct replication_record {
     // acknowledged to a client that no other member has). A failover waits for each of them to
     // answer before it chooses whom to promote. Forgotten when scaled away.
     std::vector<std::string> standbys;
+    std::vector<reseed_request> reseeding;
     bool operator==(const replication_record&) const = default;
 };
 
@@ -76,6 +84,7 @@ struct member {
     std::string gtid;
     bool following = false;
     std::string replication_error;
+    int replication_errno = 0; // its I/O thread's (1236: the primary cannot send what it asks for)
 };
 
 // "16/B374D848" as a number; 0 when it is not an LSN.
@@ -116,5 +125,24 @@ struct replication_plan {
 };
 
 replication_plan plan_replication(const replication_input& in);
+
+// MariaDB: a replica whose I/O thread stopped with error 1236 (it holds transactions the primary
+// does not have, as a former primary may after an asynchronous failover, or it needs binary logs
+// the primary no longer keeps) is copied from the primary again: requested (recorded, and said in
+// the ConfigMap, where its init container moves its data aside), then its pod deleted, and the
+// request forgotten once a pod made after it replicates. Only while a healthy primary serves and no
+// switch is in progress. Pure.
+struct reseed_plan {
+    std::vector<reseed_request> reseeding; // the record's list
+    std::string pod, uid;                  // delete this pod (its request is already recorded)
+    std::string event;                     // a new request, said once
+};
+reseed_plan plan_reseed(const std::vector<member>& members,
+                        const std::vector<reseed_request>& recorded,
+                        const std::string& primary,
+                        bool switching,
+                        const std::string& now);
+// The ConfigMap's `reseed`: a comment, then one "<pod> <requested>" line per request.
+std::string reseed_lines(const std::vector<reseed_request>& requests);
 
 } // namespace kubecoro::controllers::database

@@ -237,6 +237,19 @@ umask 077
 primary=$(<"$KUBECORO_CONFIG/primary")
 ordinal=${POD_NAME##*-}
 cnf=$KUBECORO_RUN/server.cnf
+# Copied from the primary again (the operator found it could not replicate): its data is moved
+# aside on the volume, once per request, and the image initialises the empty directory.
+token=$(awk -v p="$POD_NAME" '$1 == p { print $2 }' "$KUBECORO_CONFIG/reseed")
+if [[ -n $token && $POD_NAME != "$primary" && $(cat "$VOLUME/kubecoro-reseeded" 2>/dev/null) != "$token" ]]; then
+    aside=$VOLUME/diverged-${token//:/}
+    mkdir -p "$aside"
+    shopt -s dotglob nullglob
+    files=("$VOLUME"/mysql/*)
+    ((${#files[@]} == 0)) || mv -- "${files[@]}" "$aside"/
+    shopt -u dotglob nullglob
+    echo "$token" >"$VOLUME/kubecoro-reseeded"
+    echo "kubecoro: $POD_NAME could not replicate from $primary: its data is moved aside to $aside, and it is copied again"
+fi
 {
     echo "[mariadbd]"
     echo "server_id=$((ordinal + 1))"

@@ -203,6 +203,9 @@ struct observed_state {
     std::string routed_primary, starting_primary;
     // A replicated Database that was ready once: its data exists somewhere.
     bool initialized = false;
+    // MariaDB: the members to copy from the primary again at their next start, as the ConfigMap's
+    // `reseed` says them ("<pod> <requested at>" lines).
+    std::string reseed;
 };
 
 observed_statefulset observe_statefulset(const json::value& sts);

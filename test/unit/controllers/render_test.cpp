@@ -1,4 +1,5 @@
 #include "database/render.hpp"
+#include "database/replication.hpp"
 #include "database/scripts.hpp"
 #include "helpers.hpp"
 
@@ -196,6 +197,9 @@ TEST_CASE("render_init_configmap: the first-start scripts, the primary's name, t
     CHECK(str(maria.at("data", "primary")) == "db1-2");
     CHECK(str(maria.at("data", "initialized")) == "true");
     CHECK(str(maria.at("data", "synchronous")) == "false");
+    CHECK(str(maria.at("data", "reseed")) == reseed_lines({}));
+    CHECK(str(render_init_configmap(db_meta(), spec_for("mariadb", "11.4"), "db1-2", true, "db1-0 t\n")
+                  .at("data", "reseed")) == "db1-0 t\n");
     CHECK(str(maria.at("data", "30-kubecoro-replica.sh")).find("mariadb-dump") != std::string::npos);
     CHECK(maria.at("data", "pg_hba.conf") == nullptr);
     value sync = render_init_configmap(

@@ -62,6 +62,7 @@ TEST_CASE("replication record: read back from the status it is written to") {
     r.unreachable_since = "2027-01-15T08:00:00Z";
     r.in_progress = primary_switch{"Failover", "db-0", "u0", "db-2", "2027-01-15T08:00:10Z"};
     r.standbys = {"db-1", "db-2"};
+    r.reseeding = {{"db-1", "2027-01-15T08:00:20Z"}};
     json::object status{{"replication", encode_replication(r)}};
     json::value db = json::object{{"status", status}};
     CHECK(read_replication(db) == r);
@@ -337,4 +338,58 @@ TEST_CASE("synchronous mode: the standbys are kept through a switch, and until t
     CHECK(plan_replication(in).record.standbys == std::vector<std::string>{"db-1", "db-2"});
     in.settings_applied = true;
     CHECK(plan_replication(in).record.standbys.empty());
+}
+
+TEST_CASE("plan_reseed: a replica that cannot replicate is requested, its pod deleted once recorded, "
+          "forgotten once a new pod replicates") {
+    const std::string now = runtime::now_rfc3339(t0);
+    member diverged = replica("db-0", 900, false);
+    diverged.replication_errno = 1236;
+    diverged.replication_error = "Got fatal error 1236 from master";
+    diverged.created = runtime::now_rfc3339(t0 - 1h);
+    std::vector<member> members{diverged, primary("db-1"), replica("db-2", 1000)};
+    // Requested: recorded, nothing deleted yet (the request reaches the ConfigMap first).
+    reseed_plan p = plan_reseed(members, {}, "db-1", false, now);
+    REQUIRE(p.reseeding.size() == 1);
+    CHECK(p.reseeding[0] == reseed_request{"db-0", now});
+    CHECK(p.pod.empty());
+    CHECK(p.event.find("db-0 cannot replicate from db-1 (Got fatal error 1236 from master)") !=
+          std::string::npos);
+    CHECK(reseed_lines(p.reseeding) == reseed_lines({}) + "db-0 " + now + "\n");
+    CHECK(reseed_lines({}).starts_with("# "));
+    // Recorded: its (old) pod is deleted, the request kept, said once.
+    reseed_plan next = plan_reseed(members, p.reseeding, "db-1", false, runtime::now_rfc3339(t0 + 2s));
+    CHECK(next.reseeding == p.reseeding);
+    CHECK(next.pod == "db-0");
+    CHECK(next.uid == "db-0-uid");
+    CHECK(next.event.empty());
+    // A new pod, being copied (not answering yet): kept, not deleted.
+    members[0] = silent("db-0");
+    members[0].created = runtime::now_rfc3339(t0 + 5s);
+    next = plan_reseed(members, p.reseeding, "db-1", false, runtime::now_rfc3339(t0 + 6s));
+    CHECK(next.reseeding == p.reseeding);
+    CHECK(next.pod.empty());
+    // It replicates: forgotten.
+    members[0] = replica("db-0", 1000);
+    members[0].created = runtime::now_rfc3339(t0 + 5s);
+    CHECK(plan_reseed(members, p.reseeding, "db-1", false, runtime::now_rfc3339(t0 + 60s)).reseeding.empty());
+    // Scaled away: forgotten.
+    CHECK(plan_reseed({primary("db-1")}, p.reseeding, "db-1", false, now).reseeding.empty());
+}
+
+TEST_CASE("plan_reseed: nothing is requested during a switch, without a serving primary, or for other "
+          "errors") {
+    member diverged = replica("db-0", 900, false);
+    diverged.replication_errno = 1236;
+    const std::string now = runtime::now_rfc3339(t0);
+    CHECK(plan_reseed({diverged, primary("db-1")}, {}, "db-1", true, now).reseeding.empty());
+    CHECK(plan_reseed({diverged, silent("db-1")}, {}, "db-1", false, now).reseeding.empty());
+    CHECK(plan_reseed({diverged, replica("db-1", 1000)}, {}, "db-1", false, now).reseeding.empty());
+    member unreachable = replica("db-0", 900, false);
+    unreachable.replication_errno = 2003; // cannot connect: it retries by itself
+    CHECK(plan_reseed({unreachable, primary("db-1")}, {}, "db-1", false, now).reseeding.empty());
+    // The primary itself is never requested.
+    member odd = primary("db-1");
+    odd.replication_errno = 1236;
+    CHECK(plan_reseed({odd}, {}, "db-1", false, now).reseeding.empty());
 }
