@@ -87,10 +87,27 @@ frozen_primary() {
   check "$label: frozen primary: the frozen server never accepts writes again (its process is gone)" bash -c "! kill -0 $pid 2>/dev/null"
 }
 
-# KUBECORO_E2E_LONG: the primary's server killed (SIGKILL: the container restarts on its data),
-# then the operator killed in the middle of a switchover and of a failover.
+# KUBECORO_E2E_LONG: scaling down past the primary (switched over first), the primary's server
+# killed (SIGKILL: the container restarts on its data), then the operator killed in the middle of a
+# switchover and of a failover.
 long_faults() {
   local old pid t target
+  if ! primary_is "$db-2"; then
+    kubectl annotate db "$db" -n "$ns" kubecoro.dev/switchover-to=$db-2 >/dev/null
+    wait_until 120 settled && primary_is "$db-2" || fail "$label: scale down: moved the primary to $db-2 first"
+  fi
+  t=$(now_s)
+  kubectl scale db "$db" -n "$ns" --replicas=2 >/dev/null
+  members=2
+  settle "scale down past the primary" 120
+  check "$label: scaled to 2: the primary is $db-0 or $db-1 ($(status_of '{.status.currentPrimary}'))" \
+    bash -c "[[ $(status_of '{.status.currentPrimary}') == $db-[01] ]]"
+  report "scale down past the primary" "$t"
+  check "$label: scale down past the primary: 0 acknowledged writes lost" test "$LAST_MISSING" == 0
+  kubectl scale db "$db" -n "$ns" --replicas=3 >/dev/null
+  members=3
+  settle "scaled back to 3" 180
+
   old=$(status_of '{.status.currentPrimary}')
   pid=$(pid_of "$old")
   t=$(now_s)

@@ -157,24 +157,7 @@ expect_eventually "failover: drain: PrimaryAvailable says the drain waits for a 
   bash -c "[[ \$(kubectl get db $db -n $ns -o 'jsonpath={.status.conditions[?(@.type==\"PrimaryAvailable\")].message}') == *'no streaming replica runs on a schedulable node'* ]]"
 kubectl uncordon "$node" >/dev/null
 check "failover: drain: the primary was not evicted" primary_is "$p"
-
 if [[ ${KUBECORO_E2E_LONG:-0} == 1 ]]; then
-  # ---- 4. scaling to 2 while the primary is ha-2: switched over to ha-0 or ha-1 first ------------
-  if ! primary_is "$db-2"; then
-    kubectl annotate db "$db" -n "$ns" kubecoro.dev/switchover-to=$db-2 >/dev/null
-    wait_until 120 settled && primary_is "$db-2" || fail "failover: scale down: moved the primary to $db-2 first"
-  fi
-  t=$(now_s)
-  kubectl scale db "$db" -n "$ns" --replicas=2 >/dev/null
-  members=2
-  settle "scale down past the primary" 120
-  check "failover: scaled to 2: the primary is $db-0 or $db-1 ($(status_of '{.status.currentPrimary}'))" \
-    bash -c "[[ $(status_of '{.status.currentPrimary}') == $db-[01] ]]"
-  report "scale down past the primary" "$t"
-  check "failover: scale down past the primary: 0 acknowledged writes lost" test "$LAST_MISSING" == 0
-  kubectl scale db "$db" -n "$ns" --replicas=3 >/dev/null
-  members=3
-  settle "scaled back to 3" 180
   long_faults
 fi
 
