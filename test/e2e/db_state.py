@@ -46,7 +46,7 @@ def expected(name, db):
     replicas = spec.get("replicas", 1)
     want = {("Secret", name + "-credentials"), ("Secret", name + "-superuser"), ("Service", name),
             ("Service", name + "-headless"), ("StatefulSet", name)}
-    if spec.get("engine") == "postgresql":  # the replicas' Service, empty with one instance
+    if spec.get("engine") in ("postgresql", "mariadb"):  # the replicas' Service, empty with one instance
         want.add(("Service", name + "-ro"))
     if backup.get("enabled", True):
         want |= {("CronJob", name + "-backup"), ("PersistentVolumeClaim", name + "-backup")}

@@ -137,9 +137,7 @@ std::string mariadb_replica_aware(std::string primary_check) {
     return primary_check +
            " && { out=$(mariadb --no-defaults --protocol=socket -umysql -N -B -e \"SELECT @@read_only = 0 "
            "OR VARIABLE_VALUE = 'ON' FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = "
-           "'SLAVE_RUNNING'\" 2>&1); test \"$out\" = 1 || case $out in *'Access denied'*) true ;; *) false "
-           ";; "
-           "esac; }";
+           "'SLAVE_RUNNING'\" 2>&1); case $out in 1) true ;; *'Access denied'*) true ;; *) false ;; esac; }";
 }
 
 std::string readiness_command(engine e, bool restoring) {
