@@ -68,7 +68,7 @@ out=$(kubectl apply -n "$ns" -f - 2>&1 <<'EOF2'
 apiVersion: kubecoro.dev/v1alpha1
 kind: Database
 metadata: {name: pg}
-spec: {engine: mariadb, version: "10.11", storage: 1Gi, replicas: 2}
+spec: {engine: mysql, version: "8.4", storage: 1Gi, replicas: 2}
 EOF2
 )
 check "webhook-node: through the Service, a bad Database is refused at apply (${out:0:140})" \

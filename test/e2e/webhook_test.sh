@@ -73,7 +73,7 @@ rc_reason() { kubectl get -n "$1" "database/$2" -o 'jsonpath={.status.conditions
 # (Values the CRD schema lets through: badinput_test.sh has the full list.)
 declare -A bad=(
   [storage]="$pg, storage: \"0\""
-  [replicas]="engine: mariadb, version: \"11.4\", storage: 1Gi, replicas: 3"
+  [replicas]="engine: mysql, version: \"8.4\", storage: 1Gi, replicas: 3"
   [cron]="$pg, storage: 1Gi, backup: {schedule: \"61 * * * *\"}"
   [parameter]="$pg, storage: 1Gi, parameters: {\"bad key\": \"1\"}"
   [limits]="$pg, storage: 1Gi, resources: {requests: {memory: 2Gi}, limits: {memory: 1Gi}}"
