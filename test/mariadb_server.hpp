@@ -41,11 +41,16 @@ struct mariadb_server {
                              "/data --skip-test-db --auth-root-authentication-method=normal >" + d +
                              "/install.log 2>&1")
                                 .c_str()) == 0);
-        REQUIRE(std::system(("mariadbd --no-defaults" + user + " --datadir=" + d + "/data --socket=" + d +
-                             "/sock --pid-file=" + d + "/pid --port=" + std::to_string(port) +
-                             " --bind-address=127.0.0.1 --skip-name-resolve --innodb-buffer-pool-size=16M " +
-                             options + " >" + d + "/server.log 2>&1 &")
-                                .c_str()) == 0);
+        // A watchdog stops the server when this process is gone, even one that crashed before its
+        // destructors ran.
+        REQUIRE(
+            std::system(("(mariadbd --no-defaults" + user + " --datadir=" + d + "/data --socket=" + d +
+                         "/sock --pid-file=" + d + "/pid --port=" + std::to_string(port) +
+                         " --bind-address=127.0.0.1 --skip-name-resolve --innodb-buffer-pool-size=16M " +
+                         options + " & s=$!; while kill -0 " + std::to_string(getpid()) +
+                         " 2>/dev/null && kill -0 $s 2>/dev/null; do sleep 1; done; kill $s 2>/dev/null) >" +
+                         d + "/server.log 2>&1 &")
+                            .c_str()) == 0);
         bool up = false;
         for (int i = 0; i < 300 && !up; ++i) {
             up = root_sql("SELECT 1");

@@ -219,6 +219,23 @@ replication_plan plan_primary(runtime::managed_context& ctx,
     return p;
 }
 
+// Deletes the pod `name` if it is still the one with `uid` (in the background, with its own grace
+// period unless `grace_seconds`); one already gone or replaced is no error.
+awaitable<core::result<void>> delete_pod(runtime::managed_context& ctx,
+                                         const resources& rs,
+                                         const std::string& name,
+                                         const std::string& uid,
+                                         std::optional<int> grace_seconds = std::nullopt) {
+    api::delete_options options{.propagation_policy = api::propagation::background, .precondition_uid = uid};
+    if (grace_seconds)
+        options.grace_period_seconds = *grace_seconds;
+    auto removed = co_await ctx.client().remove(rs.pods, ctx.namespace_(), name, options);
+    if (!removed && removed.error().code != api::errc::not_found &&
+        removed.error().code != api::errc::conflict)
+        co_return core::fail(removed.error());
+    co_return core::result<void>{};
+}
+
 const observed_pod* find_pod(const observed_state& seen, const std::string& name) {
     for (const observed_pod& pod : seen.instances)
         if (pod.name == name)
@@ -251,14 +268,10 @@ awaitable<core::result<void>> act_on(runtime::managed_context& ctx,
         if (plan.gentle && from && to) // a switchover: nothing acknowledged may stay behind
             if (auto handed = co_await hand_over(spec.engine, *from, *to, password); !handed)
                 co_return core::fail(core::errc::io, "switchover: " + handed.error().message);
-        api::delete_options stop{.propagation_policy = api::propagation::background,
-                                 .precondition_uid = plan.uid};
-        if (!plan.gentle) // a failover: 2 s for a clean shutdown, then SIGKILL (a stopped process too)
-            stop.grace_period_seconds = 2;
-        auto removed = co_await ctx.client().remove(rs.pods, ctx.namespace_(), plan.pod, stop);
-        if (!removed && removed.error().code != api::errc::not_found &&
-            removed.error().code != api::errc::conflict)
-            co_return core::fail(removed.error());
+        // A failover: 2 s for a clean shutdown, then SIGKILL (a stopped process too).
+        const std::optional<int> grace = plan.gentle ? std::nullopt : std::optional<int>(2);
+        if (auto removed = co_await delete_pod(ctx, rs, plan.pod, plan.uid, grace); !removed)
+            co_return removed;
         break;
     }
     case action::promote:
@@ -422,22 +435,14 @@ awaitable<outcome> reconcile(const resources& rs, runtime::managed_context& ctx,
         ctx.record(runtime::event_type::warning, "Reseeding", reseed.event);
     if (!failure.code && !reseed.pod.empty()) {
         ctx.log().info("copying a replica from the primary again", {{"pod", reseed.pod}});
-        api::delete_options restart{.propagation_policy = api::propagation::background,
-                                    .precondition_uid = reseed.uid};
-        auto removed = co_await ctx.client().remove(rs.pods, ctx.namespace_(), reseed.pod, restart);
-        if (!removed && removed.error().code != api::errc::not_found &&
-            removed.error().code != api::errc::conflict)
+        if (auto removed = co_await delete_pod(ctx, rs, reseed.pod, reseed.uid); !removed)
             failure = removed.error();
     }
     // A rolling update restarts one replica at a time, while nothing else happens to the primary.
     if (!failure.code && plan && plan->act == replication_plan::action::none && !switching &&
         plan->record == in_status && !upkeep.restart.empty()) {
         ctx.record(runtime::event_type::normal, "RollingUpdate", upkeep.why);
-        api::delete_options restart{.propagation_policy = api::propagation::background,
-                                    .precondition_uid = upkeep.restart_uid};
-        auto removed = co_await ctx.client().remove(rs.pods, ctx.namespace_(), upkeep.restart, restart);
-        if (!removed && removed.error().code != api::errc::not_found &&
-            removed.error().code != api::errc::conflict)
+        if (auto removed = co_await delete_pod(ctx, rs, upkeep.restart, upkeep.restart_uid); !removed)
             failure = removed.error();
     }
     if (failure.code)
