@@ -62,6 +62,11 @@ fi
 expect_eventually "webhook-node: in the cluster it issues its certificate and sets the caBundle" 60 webhook_ready
 check "webhook-node: the webhook Service has the operator's pod as its endpoint" \
   test -n "$(kubectl get endpoints -n "$opns" kubecoro-webhook -o 'jsonpath={.subsets[0].addresses[0].ip}')"
+# The API server calls the webhook through the Service's cluster IP, which works once kube-proxy has
+# turned the endpoint into a rule (until then the IP refuses connections).
+svc_ip=$(kubectl get service -n "$opns" kubecoro-webhook -o 'jsonpath={.spec.clusterIP}')
+routed() { timeout 2 bash -c "exec 3<>/dev/tcp/$svc_ip/443"; }
+expect_eventually "webhook-node: kube-proxy routes the Service's IP ($svc_ip:443) to the operator" 60 routed
 
 ns=$(new_namespace whnode)
 out=$(kubectl apply -n "$ns" -f - 2>&1 <<'EOF2'
