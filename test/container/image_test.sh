@@ -40,6 +40,13 @@ if [[ ${1:-} != --in-controlplane ]]; then
     layers=$(bah inspect --type image --format '{{len .OCIv1.RootFS.DiffIDs}}' "$KUBECORO_IMAGE")
     check "image: FROM scratch: one layer, no shell (got $layers layers)" \
         bash -c '[[ $1 == 1 && ! -e $2/bin/sh && -x $2/usr/local/bin/kubecoro ]]' _ "$layers" "$KUBECORO_IMAGE_ROOTFS"
+    # The SQL client libraries are opened when first needed (dlopen), so ldd of the binary does not
+    # name them: the image must hold them and everything they need all the same.
+    for lib in libpq.so.5 libmariadb.so.3; do
+        check "image: holds $lib and every library it needs (resolved by the image's loader, user 65532)" \
+            bash -c 'out=$(chroot --userspec=65532:65532 "$1" /lib64/ld-linux-x86-64.so.2 --list \
+                "/usr/lib/x86_64-linux-gnu/$2" 2>&1) && ! grep -q "not found" <<<"$out"' _ "$KUBECORO_IMAGE_ROOTFS" "$lib"
+    done
     mb=$(du -sm --apparent-size "$KUBECORO_IMAGE_ROOTFS" | cut -f1)
     echo "INFO image: root filesystem $mb MB"
     check "image: root filesystem under 30 MB (got $mb MB)" test "$mb" -lt 30

@@ -1,18 +1,20 @@
 // ObjectMeta and OwnerReference as owned structs (what reconcilers and the store read).
 #pragma once
 
-#include <map>
+#include <kubecoro/api/string_map.hpp>
+
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace kubecoro::api {
 
+// Interned: every child of an owner repeats the same four strings.
 struct owner_reference {
-    std::string api_version;
-    std::string kind;
-    std::string name;
-    std::string uid;
+    interned api_version;
+    interned kind;
+    interned name;
+    interned uid;
     bool controller = false;
     bool block_owner_deletion = false;
     bool operator==(const owner_reference&) const = default;
@@ -26,8 +28,8 @@ struct object_meta {
     long generation = 0;
     std::string creation_timestamp;
     std::optional<std::string> deletion_timestamp;
-    std::map<std::string, std::string> labels;
-    std::map<std::string, std::string> annotations;
+    string_map labels;
+    string_map annotations;
     std::vector<owner_reference> owner_references;
     std::vector<std::string> finalizers;
 

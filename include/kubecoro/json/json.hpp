@@ -27,7 +27,9 @@ core::result<api::status> decode_status(std::string_view text);
 // The same from a tree already parsed (a watch ERROR event's object); missing fields stay empty.
 api::status decode_status_object(const value& status_object);
 
-// metadata of an object tree (v["metadata"]); missing fields stay empty.
+// metadata of an object tree (v["metadata"]); missing fields stay empty. kubectl's
+// last-applied-configuration annotation (a copy of the whole object, read by kubectl only) is not
+// kept.
 api::object_meta decode_meta(const value& object);
 // The same, moving the strings out of the tree and removing its "metadata" (cheaper, for a tree
 // that is kept without it).
@@ -36,6 +38,7 @@ api::object_meta take_meta(value& object);
 value encode_meta(const api::object_meta& meta);
 // {"k": "v", ...} in key order: labels, annotations, selectors.
 value encode_string_map(const std::map<std::string, std::string>& m);
+value encode_string_map(const api::string_map& m);
 
 enum class event_type { added, modified, deleted, bookmark, error };
 

@@ -74,7 +74,8 @@ class reconcile_context {
 public:
     const reconcile_request& request() const { return request_; }
     const std::string& reconcile_id() const { return reconcile_id_; }
-    // The primary object from the cache; nullptr when it does not exist (any more).
+    // The primary object from the cache, its body as a tree (a copy decoded for this call: get it
+    // once per reconcile); nullptr when it does not exist (any more).
     object_ptr get() const;
     // Objects of the watched resource `r` whose controller owner is the primary.
     std::vector<object_ptr> owned(const api::resource& r) const;

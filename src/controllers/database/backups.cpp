@@ -36,7 +36,7 @@ awaitable<core::result<void>> backup_on_request(runtime::managed_context& ctx,
     if (it == db.meta.annotations.end() || it->second.empty() ||
         (handled && handled->string_or("") == it->second))
         co_return core::result<void>{};
-    in.backup_request = it->second;
+    in.backup_request = it->second.str();
     if (!spec.backup.enabled) {
         ctx.record(runtime::event_type::warning,
                    "BackupNotEnabled",

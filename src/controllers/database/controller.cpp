@@ -204,7 +204,7 @@ replication_plan plan_primary(runtime::managed_context& ctx,
     in.expected = std::move(expected);
     if (auto it = ctx.meta().annotations.find(std::string(switchover_annotation));
         it != ctx.meta().annotations.end())
-        in.requested = it->second;
+        in.requested = it->second.str();
     in.now = ctx.now();
     in.failover_delay = std::chrono::seconds(spec.failover_delay_seconds);
     // Planned work (scaling down, a drain, a rolling update) moves the primary by a switchover.
@@ -596,7 +596,7 @@ awaitable<core::result<std::shared_ptr<runtime::controller>>> make(manager::cont
     auto by_instance = [](const runtime::object& o) {
         std::vector<runtime::reconcile_request> out;
         if (auto it = o.meta.labels.find(std::string(runtime::instance_label)); it != o.meta.labels.end())
-            out.push_back({o.meta.namespace_, it->second});
+            out.push_back({o.meta.namespace_, it->second.str()});
         return out;
     };
     const runtime::watch_filter ours = runtime::managed_children();

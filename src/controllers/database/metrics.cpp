@@ -24,7 +24,8 @@ database_sample sample_database(const cached_database& cached) {
     database_sample s;
     s.namespace_ = db.meta.namespace_;
     s.name = db.meta.name;
-    const json::value& body = db.body;
+    json::value scratch;
+    const json::value& body = db.view(scratch);
     s.engine = string_at(body.at("spec", "engine"));
     s.phase = string_at(body.at("status", "phase"));
     if (const json::value* r = body.at("spec", "replicas"); r && r->is_number())

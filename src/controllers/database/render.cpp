@@ -900,7 +900,7 @@ render_claim_updates(const api::object_meta& db, const database_spec& spec, cons
         meta.name = pvc.name;
         meta.namespace_ = db.namespace_;
         if (label)
-            meta.labels[std::string(major_label)] = std::to_string(*major);
+            meta.labels.set(major_label, std::to_string(*major));
         json::object o = object_header("v1", "PersistentVolumeClaim", json::encode_meta(meta));
         if (grow)
             o.set("spec",

@@ -89,15 +89,18 @@ std::string take_string(Value& v, std::string_view key) {
 }
 
 template <class Value>
-std::map<std::string, std::string> take_string_map(Value& v, std::string_view key) {
-    std::map<std::string, std::string> out;
+api::string_map take_string_map(Value& v, std::string_view key, std::string_view except = {}) {
+    api::string_map out;
     auto* x = member_at(v, key);
     if (auto* o = x ? x->if_object() : nullptr)
         for (auto& [k, e] : *o)
-            if (auto* s = e.if_string())
-                out.emplace(std::move(k), std::move(*s));
+            if (auto* s = e.if_string(); s && k != except)
+                out.set(k, *s);
+    out.shrink_to_fit();
     return out;
 }
+
+constexpr std::string_view last_applied = "kubectl.kubernetes.io/last-applied-configuration";
 
 template <class Value>
 api::object_meta read_meta(Value& meta) {
@@ -112,17 +115,17 @@ api::object_meta read_meta(Value& meta) {
     if (const value* d = meta.at("deletionTimestamp"); d && d->is_string())
         m.deletion_timestamp = *d->if_string();
     m.labels = take_string_map(meta, "labels");
-    m.annotations = take_string_map(meta, "annotations");
+    m.annotations = take_string_map(meta, "annotations", last_applied);
     if (const value* refs = meta.at("ownerReferences"))
         if (const array* a = refs->if_array())
             for (const value& r : *a) {
                 if (!r.is_object())
                     continue;
                 api::owner_reference& o = m.owner_references.emplace_back();
-                o.api_version = string_at(r, "apiVersion");
-                o.kind = string_at(r, "kind");
-                o.name = string_at(r, "name");
-                o.uid = string_at(r, "uid");
+                o.api_version = api::interned(string_at(r, "apiVersion"));
+                o.kind = api::interned(string_at(r, "kind"));
+                o.name = api::interned(string_at(r, "name"));
+                o.uid = api::interned(string_at(r, "uid"));
                 const value* c = r.at("controller");
                 o.controller = c && c->bool_or(false);
                 const value* b = r.at("blockOwnerDeletion");
@@ -156,12 +159,25 @@ api::object_meta take_meta(value& object_tree) {
     return m;
 }
 
-value encode_string_map(const std::map<std::string, std::string>& m) {
+namespace {
+
+template <class Map>
+value encode_pairs(const Map& m) {
     std::vector<member> members;
     members.reserve(m.size());
     for (const auto& [k, s] : m)
-        members.emplace_back(k, value(s));
+        members.emplace_back(std::string(std::string_view(k)), value(std::string(std::string_view(s))));
     return value(object(std::move(members)));
+}
+
+} // namespace
+
+value encode_string_map(const std::map<std::string, std::string>& m) {
+    return encode_pairs(m);
+}
+
+value encode_string_map(const api::string_map& m) {
+    return encode_pairs(m);
 }
 
 value encode_meta(const api::object_meta& meta) {

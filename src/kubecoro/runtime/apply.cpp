@@ -47,10 +47,10 @@ apply_status(client::client& c, api::resource r, json::value object, std::string
 api::owner_reference
 owner_reference_to(const api::object_meta& owner, std::string api_version, std::string kind) {
     api::owner_reference ref;
-    ref.api_version = std::move(api_version);
-    ref.kind = std::move(kind);
-    ref.name = owner.name;
-    ref.uid = owner.uid;
+    ref.api_version = api::interned(api_version);
+    ref.kind = api::interned(kind);
+    ref.name = api::interned(owner.name);
+    ref.uid = api::interned(owner.uid);
     ref.controller = true;
     ref.block_owner_deletion = true;
     return ref;
@@ -58,10 +58,10 @@ owner_reference_to(const api::object_meta& owner, std::string api_version, std::
 
 json::value to_json(const api::owner_reference& ref) {
     return json::object{
-        {"apiVersion", ref.api_version},
-        {"kind", ref.kind},
-        {"name", ref.name},
-        {"uid", ref.uid},
+        {"apiVersion", ref.api_version.str()},
+        {"kind", ref.kind.str()},
+        {"name", ref.name.str()},
+        {"uid", ref.uid.str()},
         {"controller", ref.controller},
         {"blockOwnerDeletion", ref.block_owner_deletion},
     };

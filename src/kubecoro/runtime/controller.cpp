@@ -158,11 +158,11 @@ reconcile_context::reconcile_context(std::shared_ptr<controller> c,
     , log_(std::move(l)) {}
 
 object_ptr reconcile_context::get() const {
-    return controller_->sources_.front().watch->cache().get(request_.namespace_, request_.name);
+    return with_tree(controller_->sources_.front().watch->cache().get(request_.namespace_, request_.name));
 }
 
 std::vector<object_ptr> reconcile_context::owned(const api::resource& r) const {
-    object_ptr primary = get();
+    object_ptr primary = controller_->sources_.front().watch->cache().get(request_.namespace_, request_.name);
     const store* s = cache(r);
     if (!primary || !s)
         return {};

@@ -132,11 +132,18 @@ projection keep_metadata() {
 object_ptr make_object(json::value decoded, const projection& project) {
     auto o = std::make_shared<object>();
     o->meta = json::take_meta(decoded);
-    if (project.keeps_everything())
-        o->body = std::move(decoded);
-    else
-        o->packed = json::write(project(std::move(decoded)));
+    o->packed = json::write(project(std::move(decoded)));
+    o->packed.shrink_to_fit(); // written by appending: up to twice the text's size
     return o;
+}
+
+object_ptr with_tree(object_ptr o) {
+    if (!o || o->packed.empty())
+        return o;
+    auto copy = std::make_shared<object>();
+    copy->meta = o->meta;
+    copy->body = o->tree();
+    return copy;
 }
 
 json::value object::tree() const {

@@ -75,7 +75,7 @@ std::optional<reconcile_request> owner_request(const api::object_meta& child, co
         return std::nullopt;
     // Owners are in the child's namespace, or cluster-scoped.
     return reconcile_request{owner.scope == api::scope::namespaced ? child.namespace_ : std::string(),
-                             ref->name};
+                             ref->name.str()};
 }
 
 } // namespace kubecoro::runtime

@@ -4,9 +4,10 @@ namespace kubecoro::runtime {
 
 namespace {
 
-const std::string* owner_uid(const object& o) {
+// The controller owner's uid; "" when there is none.
+std::string_view owner_uid(const object& o) {
     const api::owner_reference* ref = o.meta.controller_ref();
-    return ref && !ref->uid.empty() ? &ref->uid : nullptr;
+    return ref ? ref->uid.view() : std::string_view();
 }
 
 std::string label_slot(std::string_view ns, std::string_view key, std::string_view value) {
@@ -72,8 +73,8 @@ void store::index_labels(const std::vector<std::string>& keys) {
 }
 
 void store::index(const std::string& key, const object& o) {
-    if (const std::string* uid = owner_uid(o))
-        by_owner_[*uid].insert(key);
+    if (std::string_view uid = owner_uid(o); !uid.empty())
+        by_owner_[std::string(uid)].insert(key);
     for (const std::string& label : label_keys_)
         if (auto it = o.meta.labels.find(label); it != o.meta.labels.end())
             by_label_[label_slot(o.meta.namespace_, label, it->second)].insert(key);
@@ -88,8 +89,8 @@ void store::unindex(const std::string& key, const object& o) {
         if (it->second.empty())
             index.erase(it);
     };
-    if (const std::string* uid = owner_uid(o))
-        drop(by_owner_, *uid);
+    if (std::string_view uid = owner_uid(o); !uid.empty())
+        drop(by_owner_, uid);
     for (const std::string& label : label_keys_)
         if (auto it = o.meta.labels.find(label); it != o.meta.labels.end())
             drop(by_label_, label_slot(o.meta.namespace_, label, it->second));

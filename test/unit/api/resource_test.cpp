@@ -104,9 +104,18 @@ TEST_CASE("object_meta helpers") {
     api::object_meta m;
     CHECK(m.controller_ref() == nullptr);
     CHECK_FALSE(m.has_finalizer("example.com/cleanup"));
-    m.owner_references = {{"v1", "ConfigMap", "a", "1", false, false},
-                          {"example.com/v1", "Database", "db", "2", true, true},
-                          {"apps/v1", "Deployment", "d", "3", true, false}};
+    auto ref =
+        [](std::string_view api_version, std::string_view kind, std::string_view name, bool controller) {
+            return api::owner_reference{api::interned(api_version),
+                                        api::interned(kind),
+                                        api::interned(name),
+                                        api::interned(std::string(name) + "-uid"),
+                                        controller,
+                                        controller};
+        };
+    m.owner_references = {ref("v1", "ConfigMap", "a", false),
+                          ref("example.com/v1", "Database", "db", true),
+                          ref("apps/v1", "Deployment", "d", true)};
     m.finalizers = {"other", "example.com/cleanup"};
     REQUIRE(m.controller_ref() != nullptr);
     CHECK(m.controller_ref()->name == "db");

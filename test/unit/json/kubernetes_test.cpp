@@ -19,7 +19,7 @@ const char* config_map = R"({
     "resourceVersion": "48213",
     "creationTimestamp": "2024-03-01T10:15:30Z",
     "labels": {"app.kubernetes.io/name": "shop", "tier": "backend"},
-    "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{\"a\":1}\n"}
+    "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{\"a\":1}\n", "note": "kept"}
   },
   "data": {"LOG_LEVEL": "debug", "config.yaml": "port: 8080\nhost: \"0.0.0.0\"\n"}
 })";
@@ -54,9 +54,9 @@ TEST_CASE("decode_meta: ConfigMap") {
     CHECK(m.generation == 0);
     CHECK(m.creation_timestamp == "2024-03-01T10:15:30Z");
     CHECK_FALSE(m.deletion_timestamp);
-    CHECK(m.labels ==
-          std::map<std::string, std::string>{{"app.kubernetes.io/name", "shop"}, {"tier", "backend"}});
-    CHECK(m.annotations.at("kubectl.kubernetes.io/last-applied-configuration") == "{\"a\":1}\n");
+    CHECK(m.labels == api::string_map{{"app.kubernetes.io/name", "shop"}, {"tier", "backend"}});
+    // kubectl's copy of the whole object is not kept; other annotations are.
+    CHECK(m.annotations == api::string_map{{"note", "kept"}});
     CHECK(m.owner_references.empty());
     CHECK(m.finalizers.empty());
 }
@@ -97,7 +97,7 @@ TEST_CASE("decode_meta takes what it can from wrong types") {
     CHECK(m.name.empty());
     CHECK(m.namespace_ == "ns");
     CHECK(m.generation == 0);
-    CHECK(m.labels == std::map<std::string, std::string>{{"a", "b"}});
+    CHECK(m.labels == api::string_map{{"a", "b"}});
     CHECK(m.annotations.empty());
     REQUIRE(m.owner_references.size() == 1);
     CHECK(m.owner_references[0].name == "x");
@@ -237,7 +237,7 @@ TEST_CASE("decode_watch_event: BOOKMARK") {
     api::object_meta m = json::decode_meta(ev->object);
     CHECK(m.resource_version == "12746");
     CHECK(m.creation_timestamp.empty());
-    CHECK(m.annotations.at("k8s.io/initial-events-end") == "true");
+    CHECK(m.annotations.value_or_empty("k8s.io/initial-events-end") == "true");
 }
 
 TEST_CASE("decode_watch_event: ERROR carries a Status") {

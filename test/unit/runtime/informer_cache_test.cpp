@@ -145,8 +145,8 @@ TEST_CASE_FIXTURE(
     REQUIRE(until([&] { return wider.synced; }));
     CHECK(wider.applied["a"] == 1);
     REQUIRE(own->cache().get("demo", "a"));
-    CHECK(own->cache().get("demo", "a")->body.at("metadata") == nullptr);
-    CHECK(own->cache().get("demo", "a")->body.at("extra", "x"));
+    CHECK(own->cache().get("demo", "a")->tree().at("metadata") == nullptr);
+    CHECK(own->cache().get("demo", "a")->tree().at("extra", "x"));
 
     // Everyone hears later changes once.
     cluster.put(configmaps, configmap("b", "two"));

@@ -30,10 +30,10 @@ inline object_ptr make(object_spec s) {
     o->meta.generation = s.generation;
     if (!s.owner_uid.empty()) {
         api::owner_reference ref;
-        ref.api_version = s.owner_api_version;
-        ref.kind = s.owner_kind;
-        ref.name = s.owner_name;
-        ref.uid = s.owner_uid;
+        ref.api_version = api::interned(s.owner_api_version);
+        ref.kind = api::interned(s.owner_kind);
+        ref.name = api::interned(s.owner_name);
+        ref.uid = api::interned(s.owner_uid);
         ref.controller = true;
         o->meta.owner_references.push_back(ref);
     }

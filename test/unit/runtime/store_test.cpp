@@ -86,7 +86,7 @@ TEST_CASE("store: a label index follows the object's labels in its namespace") {
         auto o = std::make_shared<object>(
             *make({.ns = std::move(ns), .name = std::move(name), .rv = std::move(rv)}));
         if (!app.empty())
-            o->meta.labels["app"] = std::move(app);
+            o->meta.labels.set("app", std::move(app));
         return object_ptr(o);
     };
     store s;
@@ -199,17 +199,26 @@ TEST_CASE("projections keep what the controller reads") {
         {"spec", json::object{{"replicas", 3}, {"template", json::object{{"big", "yes"}}}}},
         {"status", json::object{{"readyReplicas", 2}, {"conditions", json::array{}}}},
     };
-    SUBCASE("keep_all drops only metadata, which lives in meta") {
+    SUBCASE("keep_all drops only metadata, which lives in meta; with_tree decodes the rest") {
         object_ptr o = make_object(decoded, keep_all());
         CHECK(o->meta.name == "d");
         CHECK(o->meta.namespace_ == "ns");
         CHECK(o->meta.resource_version == "7");
-        CHECK(o->body.at("metadata") == nullptr);
-        REQUIRE(o->body.at("spec", "template", "big"));
-        CHECK(o->packed.empty()); // a tree, read on every reconcile
+        CHECK(o->body.is_null()); // packed, as every cached object
+        CHECK(o->packed.capacity() == o->packed.size());
         json::value scratch;
-        CHECK(&o->view(scratch) == &o->body);
-        CHECK(o->tree() == o->body);
+        const json::value& seen = o->view(scratch);
+        CHECK(&seen == &scratch);
+        CHECK(seen.at("metadata") == nullptr);
+        CHECK(seen.at("spec", "template", "big"));
+        object_ptr tree = with_tree(o);
+        CHECK(tree != o);
+        CHECK(tree->meta == o->meta);
+        CHECK(tree->packed.empty());
+        CHECK(tree->body == o->tree());
+        CHECK(&tree->view(scratch) == &tree->body);
+        CHECK(with_tree(tree) == tree); // already a tree: the same object
+        CHECK(with_tree(nullptr) == nullptr);
     }
     SUBCASE("keep_paths keeps type and the listed fields") {
         object_ptr o = make_object(
