@@ -95,8 +95,11 @@ fi
 # run_e2e LABEL [ENV=VALUE...]: the e2e files for a control plane started with ENV (the node's
 # files with KUBECORO_NODE=1, the others without); counts their PASS/FAIL lines.
 run_e2e() {
-  local label=$1 log logs rc=0 p f; shift
+  local label=$1 log logs before left rc=0 p f; shift
   log=$(mktemp); logs=$(mktemp -d "/tmp/kubecoro-e2e-$label.XXXXXX")
+  # What is on the machine before (e.g. a node an earlier, killed run left): not this run's doing.
+  before=$(test/controlplane/controlplane.sh leftovers "$logs/none" | sort)
+  [[ -z $before ]] || { echo "INFO $label: on the machine before the run (not counted):"; echo "$before"; }
   env "$@" E2E_LOGS="$logs" KUBECORO_LOG_DIR="$logs/controlplane" KUBECORO_STATEDIR_FILE="$logs/statedir" \
     KUBECORO_BIN="$root/build-asan/kubecoro" bash test/controlplane/with-controlplane.sh \
     bash test/e2e/run.sh 2>&1 | tee "$log" || rc=$?
@@ -106,7 +109,7 @@ run_e2e() {
   if [[ $rc != 0 && $f == 0 ]]; then failed=$((failed + 1)); failures+=("$label harness (exit $rc)"); fi
   # A teardown leaves nothing: no process, mount, bridge, iptables rule, state dir.
   if [[ -s $logs/statedir ]]; then
-    left=$(test/controlplane/controlplane.sh leftovers "$(cat "$logs/statedir")")
+    left=$(comm -13 <(echo "$before") <(test/controlplane/controlplane.sh leftovers "$(cat "$logs/statedir")" | sort))
     if [[ -z $left ]]; then echo "PASS $label: teardown left nothing behind"; passed=$((passed + 1))
     else echo "FAIL $label: teardown left behind:"; echo "$left"; failed=$((failed + 1)); fi
   fi

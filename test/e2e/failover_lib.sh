@@ -14,9 +14,14 @@ settled() { # every member ready, no switch in progress, the Services on the rig
   local ro; ro=$(kubectl get endpoints -n "$ns" "$db-ro" -o 'jsonpath={.subsets[*].addresses[*].targetRef.name}')
   [[ $(wc -w <<<"$ro") == $((members - 1)) && " $ro " != *" $p "* ]]
 }
-# Every member on the StatefulSet's update revision, and settled.
+# The operator has acted on the Database's latest spec and the StatefulSet controller on the
+# latest template (until both have, the pods still match the old revision), every member is on
+# the StatefulSet's update revision, and settled.
 rolled() {
-  local want; want=$(kubectl get sts "$db" -n "$ns" -o 'jsonpath={.status.updateRevision}')
+  local want
+  [[ $(status_of '{.metadata.generation}/{.status.observedGeneration}') =~ ^([0-9]+)/([0-9]+)$ && ${BASH_REMATCH[1]} == "${BASH_REMATCH[2]}" ]] || return 1
+  [[ $(kubectl get sts "$db" -n "$ns" -o 'jsonpath={.metadata.generation}/{.status.observedGeneration}') =~ ^([0-9]+)/([0-9]+)$ && ${BASH_REMATCH[1]} == "${BASH_REMATCH[2]}" ]] || return 1
+  want=$(kubectl get sts "$db" -n "$ns" -o 'jsonpath={.status.updateRevision}')
   [[ -n $want && $(kubectl get pods -n "$ns" -l app.kubernetes.io/instance=$db -o 'jsonpath={range .items[*]}{.metadata.labels.controller-revision-hash} {end}') == "$want $want $want " ]] && settled
 }
 client_log() { kubectl logs -n "$ns" client 2>/dev/null; }
@@ -54,10 +59,15 @@ settle() {
 # The primary deleted, then frozen (SIGSTOP) past the failover delay and resumed: each settles
 # again with its figures. FAULT_OLD is the primary that was frozen.
 primary_pod_deleted() {
-  local old t
+  local old uid t
   old=$(status_of '{.status.currentPrimary}')
+  uid=$(kubectl get pod -n "$ns" "$old" -o 'jsonpath={.metadata.uid}')
   t=$(now_s)
   kubectl delete pod -n "$ns" "$old" --wait=false >/dev/null
+  # Until the pod is gone (or recreated), the status and the Services may still show the state
+  # before the fault: settling starts from there.
+  wait_until 120 bash -c "[[ \$(kubectl get pod -n $ns $old -o jsonpath={.metadata.uid} 2>/dev/null) != $uid ]]" ||
+    fail "$label: primary pod deleted: $old still there after 120 s"
   settle "primary pod deleted" 180
   report "primary pod deleted" "$t"
   lost "primary pod deleted"
