@@ -4,7 +4,7 @@
 #           runtime, fuzzing or formatting tools, no test framework
 set -euo pipefail
 packages=(meson ninja-build pkg-config g++ libasio-dev libsimdjson-dev rapidjson-dev
-          libssl-dev libyaml-cpp-dev libpq-dev libmariadb-dev openssl git python3 curl procps)
+          libssl-dev libyaml-cpp-dev libpq-dev libmariadb-dev libzstd-dev openssl git python3 curl procps)
 if [[ ${1:-} != --run ]]; then
   packages+=(cmake clang lld libclang-rt-14-dev clang-format doctest-dev libcpp-httplib-dev
             mariadb-server mariadb-client)

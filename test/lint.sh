@@ -13,6 +13,7 @@ rule "yaml-cpp only under config/" '#include <yaml-cpp' 'src/kubecoro/config/'
 rule "OpenSSL only under net/, config/ and credential generation" '#include <openssl' 'src/kubecoro/(net|config)/|src/controllers/database/password'
 rule "sockets only under net/" 'asio::ip::|asio::ssl::|#include <sys/socket' 'src/kubecoro/net/|include/kubecoro/net/'
 rule "libpq only under sql/" '#include <libpq' 'src/kubecoro/sql/'
+rule "zstd only under compress/" '#include <zstd' 'src/kubecoro/compress/'
 rule "cpp-httplib never in the operator" '#include <httplib' '^$'
 rule "no asio::detached for work that matters" 'asio::detached' '^$'
 exit $bad

@@ -85,6 +85,7 @@ private:
     watcher_handler handler_;
     std::shared_ptr<store> store_;
     reflector reflector_;
+    packer packer_; // this kind's dictionary
     std::size_t synced_ = 0;
     std::minstd_rand rng_;
 };

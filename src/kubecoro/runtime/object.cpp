@@ -129,12 +129,35 @@ projection keep_metadata() {
     return projection::paths({});
 }
 
-object_ptr make_object(json::value decoded, const projection& project) {
+void packer::pack(object& o, const json::value& projected) {
+    o.packed = json::write(projected);
+    if (!dictionary_ && o.packed.size() >= reference_size)
+        dictionary_ = compress::dictionary::make(o.packed);
+    if (dictionary_) {
+        if (auto bytes = dictionary_->compress(o.packed)) {
+            o.packed = std::move(*bytes);
+            o.dictionary = dictionary_;
+            return;
+        }
+    }
+    o.packed.shrink_to_fit(); // written by appending: up to twice the text's size
+}
+
+object_ptr make_object(json::value decoded, const projection& project, packer* p) {
     auto o = std::make_shared<object>();
     o->meta = json::take_meta(decoded);
-    o->packed = json::write(project(std::move(decoded)));
-    o->packed.shrink_to_fit(); // written by appending: up to twice the text's size
+    json::value projected = project(std::move(decoded));
+    if (p) {
+        p->pack(*o, projected);
+    } else {
+        o->packed = json::write(projected);
+        o->packed.shrink_to_fit();
+    }
     return o;
+}
+
+bool same_packed(const object& a, const object& b) {
+    return !a.packed.empty() && a.dictionary == b.dictionary && a.packed == b.packed;
 }
 
 object_ptr with_tree(object_ptr o) {
@@ -149,6 +172,11 @@ object_ptr with_tree(object_ptr o) {
 json::value object::tree() const {
     if (packed.empty())
         return body;
+    if (dictionary) {
+        auto text = dictionary->decompress(packed); // made by compress: it decompresses
+        auto decoded = text ? json::parse(*text) : core::result<json::value>(json::value());
+        return decoded ? std::move(*decoded) : json::value();
+    }
     auto decoded = json::parse(packed); // written by json::write: it parses
     return decoded ? std::move(*decoded) : json::value();
 }

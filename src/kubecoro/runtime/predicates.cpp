@@ -58,7 +58,7 @@ bool projection_changed(const object* old, const object& now, const projection& 
     if (!(a == now.meta))
         return true;
     // Packed bodies: the same text is the same projection; otherwise what `seen` keeps is compared.
-    if (!old->packed.empty() && old->packed == now.packed)
+    if (same_packed(*old, now))
         return false;
     json::value a_scratch, b_scratch;
     return !seen.same(old->view(a_scratch), now.view(b_scratch));

@@ -140,7 +140,7 @@ awaitable<void> watcher::list_page(const std::string& ns,
     }
     // Projected at once: only what the controller reads stays in memory while pages accumulate.
     for (json::value& item : page->items)
-        pending.push_back(make_object(std::move(item), config_.project));
+        pending.push_back(make_object(std::move(item), config_.project, &packer_));
     page->items.clear();
     bool first = !fsm.listed();
     if (!fsm.on_page(std::move(page->resource_version), std::move(page->continue_token)))
@@ -187,7 +187,7 @@ awaitable<void> watcher::watch(const std::string& ns, watcher_fsm& fsm, const wa
             fsm.on_event(json::decode_meta(e.object).resource_version);
             continue;
         }
-        object_ptr o = make_object(std::move(e.object), config_.project);
+        object_ptr o = make_object(std::move(e.object), config_.project, &packer_);
         fsm.on_event(o->meta.resource_version);
         reflector_.apply(e.type, std::move(o));
     }

@@ -1,4 +1,6 @@
 #include "rtcore_helpers.hpp"
+#include <kubecoro/json/json.hpp>
+#include <kubecoro/runtime/predicates.hpp>
 #include <kubecoro/runtime/reflector.hpp>
 #include <kubecoro/runtime/store.hpp>
 
@@ -255,5 +257,72 @@ TEST_CASE("projections keep what the controller reads") {
             CHECK(via->body == direct->body);
             CHECK(via->packed == direct->packed);
         }
+    }
+}
+
+TEST_CASE("packer: a kind's objects are stored against the first big one, and read back whole") {
+    auto statefulset = [](const std::string& name, int ready) {
+        std::string script;
+        for (int i = 0; i < 40; ++i)
+            script += "line " + std::to_string(i) + " of the start script shared by every member\n";
+        return json::value(json::object{
+            {"apiVersion", "apps/v1"},
+            {"kind", "StatefulSet"},
+            {"metadata", json::object{{"name", name}, {"namespace", "ns"}, {"resourceVersion", "1"}}},
+            {"spec",
+             json::object{{"serviceName", name + "-headless"},
+                          {"template", json::object{{"args", json::array{script, "-c", "name=" + name}}}}}},
+            {"status", json::object{{"readyReplicas", ready}}},
+        });
+    };
+    auto projected = [](json::value v) {
+        v.if_object()->erase("metadata");
+        return v;
+    };
+    packer p;
+    projection keep = keep_paths({{"spec"}, {"status"}});
+    object_ptr first = make_object(statefulset("db-a", 1), keep, &p);
+    object_ptr second = make_object(statefulset("db-b", 0), keep, &p);
+    CHECK(first->meta.name == "db-a");
+    CHECK(first->tree() == projected(statefulset("db-a", 1)));
+    CHECK(second->tree() == projected(statefulset("db-b", 0)));
+    json::value scratch;
+    CHECK(second->view(scratch) == projected(statefulset("db-b", 0)));
+    CHECK(with_tree(second)->body == projected(statefulset("db-b", 0)));
+    CHECK(whole(*second).at("metadata", "name")->string_or("") == "db-b");
+    if (compress::available()) {
+        REQUIRE(second->dictionary);
+        CHECK(second->dictionary == first->dictionary);
+        std::string text = json::write(projected(statefulset("db-b", 0)));
+        CAPTURE(second->packed.size());
+        CHECK(second->packed.size() * 10 < text.size());
+    } else {
+        CHECK(second->dictionary == nullptr);
+    }
+
+    SUBCASE("an unchanged object packs to the same bytes; a change is seen") {
+        object_ptr again = make_object(statefulset("db-b", 0), keep, &p);
+        CHECK(same_packed(*again, *second));
+        CHECK_FALSE(projection_changed(second.get(), *again, keep));
+        object_ptr ready = make_object(statefulset("db-b", 1), keep, &p);
+        CHECK_FALSE(same_packed(*ready, *second));
+        CHECK(projection_changed(second.get(), *ready, keep));
+        // The same body packed another way (no packer) is the same projection too.
+        object_ptr plain = make_object(statefulset("db-b", 0), keep);
+        CHECK(plain->dictionary == nullptr);
+        CHECK_FALSE(projection_changed(second.get(), *plain, keep));
+    }
+    SUBCASE("small objects stay text until one is big enough to be the reference") {
+        packer q;
+        json::value small = json::object{{"apiVersion", "v1"},
+                                         {"kind", "Service"},
+                                         {"metadata", json::object{{"name", "s"}}},
+                                         {"spec", json::object{{"clusterIP", "None"}}}};
+        object_ptr s = make_object(small, keep, &q);
+        CHECK(s->dictionary == nullptr);
+        CHECK(s->packed == R"({"apiVersion":"v1","kind":"Service","spec":{"clusterIP":"None"}})");
+        object_ptr big = make_object(statefulset("db-c", 2), keep, &q);
+        CHECK(big->tree() == projected(statefulset("db-c", 2)));
+        CHECK(make_object(small, keep, &q)->tree() == s->tree());
     }
 }
