@@ -54,16 +54,19 @@ public:
     store_diff replace_all(std::vector<object_ptr> objects, std::string_view scope_ns = {});
 
 private:
-    void index(const std::string& key, const object& o);
-    void unindex(const std::string& key, const object& o);
+    // `key`: objects_'s own copy.
+    void index(std::string_view key, const object& o);
+    void unindex(std::string_view key, const object& o);
 
     std::map<std::string, object_ptr, std::less<>> objects_;
     void reindex();
 
-    std::map<std::string, std::set<std::string, std::less<>>, std::less<>> by_owner_;
+    // The indexes hold views of the keys in objects_ (a map's keys stay where they are until
+    // erased, and an object is unindexed before).
+    std::map<std::string, std::set<std::string_view>, std::less<>> by_owner_;
     std::set<std::string, std::less<>> label_keys_;
     // "namespace\nkey\nvalue" -> object keys
-    std::map<std::string, std::set<std::string, std::less<>>, std::less<>> by_label_;
+    std::map<std::string, std::set<std::string_view>, std::less<>> by_label_;
 };
 
 } // namespace kubecoro::runtime

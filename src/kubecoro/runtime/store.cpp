@@ -49,7 +49,7 @@ std::vector<object_ptr> store::owned_by(std::string_view uid) const {
     auto it = by_owner_.find(uid);
     if (it == by_owner_.end())
         return out;
-    for (const std::string& key : it->second)
+    for (std::string_view key : it->second)
         if (object_ptr o = get(key))
             out.push_back(std::move(o));
     return out;
@@ -61,7 +61,7 @@ store::labelled(std::string_view ns, std::string_view key, std::string_view valu
     auto it = by_label_.find(label_slot(ns, key, value));
     if (it == by_label_.end())
         return out;
-    for (const std::string& k : it->second)
+    for (std::string_view k : it->second)
         if (object_ptr o = get(k))
             out.push_back(std::move(o));
     return out;
@@ -72,7 +72,7 @@ void store::index_labels(const std::vector<std::string>& keys) {
     reindex();
 }
 
-void store::index(const std::string& key, const object& o) {
+void store::index(std::string_view key, const object& o) {
     if (std::string_view uid = owner_uid(o); !uid.empty())
         by_owner_[std::string(uid)].insert(key);
     for (const std::string& label : label_keys_)
@@ -80,8 +80,8 @@ void store::index(const std::string& key, const object& o) {
             by_label_[label_slot(o.meta.namespace_, label, it->second)].insert(key);
 }
 
-void store::unindex(const std::string& key, const object& o) {
-    auto drop = [&key](auto& index, std::string_view slot) {
+void store::unindex(std::string_view key, const object& o) {
+    auto drop = [key](auto& index, std::string_view slot) {
         auto it = index.find(slot);
         if (it == index.end())
             return;
@@ -108,12 +108,12 @@ object_ptr store::upsert(object_ptr o) {
     object_ptr old;
     auto it = objects_.find(key);
     if (it != objects_.end()) {
-        unindex(key, *it->second);
+        unindex(it->first, *it->second);
         old = std::exchange(it->second, o);
     } else {
-        objects_.emplace(key, o);
+        it = objects_.emplace(std::move(key), o).first;
     }
-    index(key, *o);
+    index(it->first, *o);
     return old;
 }
 
