@@ -82,10 +82,12 @@ json::value whole(const object& o, json::value body);
 
 // Packs the projected bodies of one watched kind (a watcher has one): the first text of at least
 // `reference_size` bytes becomes the dictionary the others are compressed against, where that
-// saves a quarter or more (a Secret's random data does not compress: it stays text).
+// saves a quarter or more (a Secret's random data does not compress: it stays text). A text
+// twice the dictionary's size replaces it for the texts after it (a kind's first object may be a
+// small one), so a kind changes dictionary a few times at most.
 class packer {
 public:
-    static constexpr std::size_t reference_size = 512;
+    static constexpr std::size_t reference_size = 128;
     void pack(object& o, const json::value& projected);
 
 private:

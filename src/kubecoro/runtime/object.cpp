@@ -131,8 +131,9 @@ projection keep_metadata() {
 
 void packer::pack(object& o, const json::value& projected) {
     o.packed = json::write(projected);
-    if (!dictionary_ && o.packed.size() >= reference_size)
-        dictionary_ = compress::dictionary::make(o.packed);
+    if (o.packed.size() >= reference_size && (!dictionary_ || o.packed.size() >= 2 * dictionary_->size()))
+        if (auto bigger = compress::dictionary::make(o.packed))
+            dictionary_ = std::move(bigger);
     if (dictionary_) {
         if (auto bytes = dictionary_->compress(o.packed)) {
             o.packed = std::move(*bytes);

@@ -324,5 +324,17 @@ TEST_CASE("packer: a kind's objects are stored against the first big one, and re
         object_ptr big = make_object(statefulset("db-c", 2), keep, &q);
         CHECK(big->tree() == projected(statefulset("db-c", 2)));
         CHECK(make_object(small, keep, &q)->tree() == s->tree());
+        if (compress::available()) {
+            // The big one became the dictionary: the next one like it is a few bytes.
+            object_ptr next = make_object(statefulset("db-d", 2), keep, &q);
+            REQUIRE(next->dictionary);
+            CHECK(next->dictionary == big->dictionary);
+            CHECK(next->packed.size() * 10 < json::write(projected(statefulset("db-d", 2))).size());
+            // An object packed against an earlier dictionary still reads back, and an unchanged
+            // one packed against another is compared by content.
+            object_ptr again = make_object(statefulset("db-c", 2), keep, &q);
+            CHECK(again->tree() == big->tree());
+            CHECK_FALSE(projection_changed(big.get(), *again, keep));
+        }
     }
 }
