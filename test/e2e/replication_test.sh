@@ -26,7 +26,11 @@ psql_in() { kubectl exec -n "$ns" "$1" -c database -- psql -XAtq -v ON_ERROR_STO
 # psql_su POD SQL: the same as the superuser (the statistics of other roles' sessions).
 psql_su() { kubectl exec -n "$ns" "$1" -c database -- psql -XAtq -v ON_ERROR_STOP=1 -U postgres -d postgres -c "$2" 2>&1; }
 pod_uid() { kubectl get pod -n "$ns" "$1" -o 'jsonpath={.metadata.uid}/{.status.containerStatuses[0].restartCount}' 2>/dev/null; }
-endpoints_are() { jsonpath_is "$2" get endpoints -n "$ns" "$1" -o 'jsonpath={.subsets[*].addresses[*].targetRef.name}'; }
+# The pods behind a Service's endpoints, sorted by name (the API lists them in the order of their
+# IPs, which need not be their names' order once the node reuses freed addresses).
+endpoints_are() {
+  [[ $(kubectl get endpoints -n "$ns" "$1" -o 'jsonpath={.subsets[*].addresses[*].targetRef.name}' 2>/dev/null | tr ' ' '\n' | sort | xargs) == "$2" ]]
+}
 rows_on() { [[ $(psql_in "$1" "SELECT count(*) FROM t") == "$2" ]]; }
 ready_is() { jsonpath_is "$1" get "db/$db" -n "$ns" -o 'jsonpath={.status.ready}/{.status.phase}'; }
 
