@@ -88,7 +88,8 @@ json::value whole(const object& o, json::value body);
 class packer {
 public:
     static constexpr std::size_t reference_size = 128;
-    void pack(object& o, const json::value& projected);
+    // o.packed (its JSON text) compressed in place where that pays.
+    void compress(object& o);
 
 private:
     std::shared_ptr<const compress::dictionary> dictionary_;

@@ -49,7 +49,8 @@ std::optional<std::string> dictionary::compress(std::string_view text) const {
     std::size_t budget = text.size() - text.size() / 4;
     if (budget == 0)
         return std::nullopt;
-    std::string out(std::max(budget, ZSTD_compressBound(text.size())), '\0');
+    // Room for the budget only: zstd fails ("destination too small") on a text that would not fit.
+    std::string out(budget, '\0');
     contexts& ctx = shared();
     std::size_t n;
     {
@@ -65,7 +66,7 @@ std::optional<std::string> dictionary::compress(std::string_view text) const {
                                     reference_.size(),
                                     level);
     }
-    if (ZSTD_isError(n) || n > budget)
+    if (ZSTD_isError(n))
         return std::nullopt;
     out.resize(n);
     out.shrink_to_fit();

@@ -129,31 +129,25 @@ projection keep_metadata() {
     return projection::paths({});
 }
 
-void packer::pack(object& o, const json::value& projected) {
-    o.packed = json::write(projected);
+void packer::compress(object& o) {
     if (o.packed.size() >= reference_size && (!dictionary_ || o.packed.size() >= 2 * dictionary_->size()))
         if (auto bigger = compress::dictionary::make(o.packed))
             dictionary_ = std::move(bigger);
-    if (dictionary_) {
-        if (auto bytes = dictionary_->compress(o.packed)) {
-            o.packed = std::move(*bytes);
-            o.dictionary = dictionary_;
-            return;
-        }
+    if (!dictionary_)
+        return;
+    if (auto bytes = dictionary_->compress(o.packed)) {
+        o.packed = std::move(*bytes);
+        o.dictionary = dictionary_;
     }
-    o.packed.shrink_to_fit(); // written by appending: up to twice the text's size
 }
 
 object_ptr make_object(json::value decoded, const projection& project, packer* p) {
     auto o = std::make_shared<object>();
     o->meta = json::take_meta(decoded);
-    json::value projected = project(std::move(decoded));
-    if (p) {
-        p->pack(*o, projected);
-    } else {
-        o->packed = json::write(projected);
-        o->packed.shrink_to_fit();
-    }
+    o->packed = json::write(project(std::move(decoded)));
+    if (p)
+        p->compress(*o);
+    o->packed.shrink_to_fit(); // written by appending: up to twice the text's size
     return o;
 }
 
@@ -173,12 +167,16 @@ object_ptr with_tree(object_ptr o) {
 json::value object::tree() const {
     if (packed.empty())
         return body;
+    std::string text;
+    std::string_view written = packed;
     if (dictionary) {
-        auto text = dictionary->decompress(packed); // made by compress: it decompresses
-        auto decoded = text ? json::parse(*text) : core::result<json::value>(json::value());
-        return decoded ? std::move(*decoded) : json::value();
+        auto plain = dictionary->decompress(packed); // made by compress: it decompresses
+        if (!plain)
+            return json::value();
+        text = std::move(*plain);
+        written = text;
     }
-    auto decoded = json::parse(packed); // written by json::write: it parses
+    auto decoded = json::parse(written); // written by json::write: it parses
     return decoded ? std::move(*decoded) : json::value();
 }
 
